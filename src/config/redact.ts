@@ -1,0 +1,14 @@
+import type { Config } from './schema.js';
+
+/** The effective configuration as `mcp-capsule check` prints it: secrets replaced, URLs as strings. */
+export function redactConfig(config: Config, keyIds: readonly string[]): Record<string, unknown> {
+  return {
+    ...config,
+    keys: keyIds.map((kid, index) => `[redacted key kid=${kid}${index === 0 ? ', seals' : ', opens only'}]`),
+    upstream: {
+      ...config.upstream,
+      clientSecret: config.upstream.clientSecret === undefined ? undefined : '[redacted]',
+    },
+    mcp: { ...config.mcp, url: config.mcp.url.href },
+  };
+}

@@ -1,0 +1,90 @@
+import { CompactEncrypt, compactDecrypt, decodeProtectedHeader } from 'jose';
+import { capsuleSchemas, type CapsulePayload } from './capsule-schemas.js';
+import type { CapsuleKind, KeyRing } from './keyring.js';
+
+export type Clock = () => number;
+
+/**
+ * One error for every way a capsule can fail to open, so a caller (and an
+ * attacker) learns nothing about why; `reason` is for the log only.
+ */
+export class CapsuleError extends Error {
+  readonly code = 'invalid_capsule';
+  constructor(readonly reason: string) {
+    super('invalid or expired capsule');
+    this.name = 'CapsuleError';
+  }
+}
+
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+const typFor = (kind: CapsuleKind) => `capsule-${kind}`;
+
+// A capsule larger than this is not one of ours; refuse before any crypto.
+const MAX_CAPSULE_LENGTH = 16 * 1024;
+
+export interface Sealed {
+  readonly value: string;
+  readonly kid: string;
+}
+
+export class CapsuleCodec {
+  constructor(
+    private readonly keys: KeyRing,
+    private readonly clock: Clock = Date.now,
+  ) {}
+
+  nowSeconds(): number {
+    return Math.floor(this.clock() / 1000);
+  }
+
+  async seal<K extends CapsuleKind>(kind: K, payload: CapsulePayload<K>): Promise<string> {
+    const { kid, capsuleKeys } = this.keys.sealing;
+    return new CompactEncrypt(encoder.encode(JSON.stringify(payload)))
+      .setProtectedHeader({ alg: 'dir', enc: 'A256GCM', kid, typ: typFor(kind) })
+      .encrypt(capsuleKeys[kind]);
+  }
+
+  /** Opens and validates a capsule; returns the kid that sealed it alongside the payload. */
+  async openWithKid<K extends CapsuleKind>(kind: K, capsule: string): Promise<{ payload: CapsulePayload<K>; kid: string }> {
+    if (typeof capsule !== 'string' || capsule.length > MAX_CAPSULE_LENGTH) throw new CapsuleError('not a capsule-sized string');
+    let header;
+    try {
+      header = decodeProtectedHeader(capsule);
+    } catch {
+      throw new CapsuleError('malformed protected header');
+    }
+    if (header.typ !== typFor(kind)) throw new CapsuleError(`expected ${typFor(kind)}, got ${String(header.typ)}`);
+    if (header.alg !== 'dir' || header.enc !== 'A256GCM') throw new CapsuleError('unexpected algorithm');
+    const keySet = typeof header.kid === 'string' ? this.keys.find(header.kid) : undefined;
+    if (!keySet) throw new CapsuleError(`unknown kid ${String(header.kid)}`);
+
+    let plaintext: Uint8Array;
+    try {
+      ({ plaintext } = await compactDecrypt(capsule, keySet.capsuleKeys[kind], {
+        keyManagementAlgorithms: ['dir'],
+        contentEncryptionAlgorithms: ['A256GCM'],
+      }));
+    } catch {
+      throw new CapsuleError('decryption failed');
+    }
+
+    let json: unknown;
+    try {
+      json = JSON.parse(decoder.decode(plaintext));
+    } catch {
+      throw new CapsuleError('payload is not JSON');
+    }
+    const parsed = capsuleSchemas[kind].safeParse(json);
+    if (!parsed.success) throw new CapsuleError(`payload does not match the ${kind} schema`);
+    const payload = parsed.data as CapsulePayload<K>;
+    if ('exp' in payload && typeof payload.exp === 'number' && payload.exp <= this.nowSeconds()) {
+      throw new CapsuleError('expired');
+    }
+    return { payload, kid: keySet.kid };
+  }
+
+  async open<K extends CapsuleKind>(kind: K, capsule: string): Promise<CapsulePayload<K>> {
+    return (await this.openWithKid(kind, capsule)).payload;
+  }
+}

@@ -1,0 +1,41 @@
+const encoder = new TextEncoder();
+
+export function utf8(text: string): Uint8Array<ArrayBuffer> {
+  return encoder.encode(text);
+}
+
+export function base64url(bytes: Uint8Array): string {
+  let binary = '';
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+export function randomToken(byteLength = 16): string {
+  return base64url(crypto.getRandomValues(new Uint8Array(byteLength)));
+}
+
+export async function sha256(input: string | Uint8Array): Promise<Uint8Array> {
+  const data = typeof input === 'string' ? utf8(input) : new Uint8Array(input);
+  return new Uint8Array(await crypto.subtle.digest('SHA-256', data));
+}
+
+export async function sha256Base64url(input: string): Promise<string> {
+  return base64url(await sha256(input));
+}
+
+/**
+ * A 128-bit digest that stands in for a long value (a client_id capsule, a
+ * browser-binding nonce) inside other capsules, keeping them small.
+ */
+export async function shortDigest(input: string): Promise<string> {
+  return (await sha256Base64url(input)).slice(0, 22);
+}
+
+/** Constant-time comparison of two strings of possibly different length. */
+export function timingSafeEqualStrings(a: string, b: string): boolean {
+  const left = utf8(a);
+  const right = utf8(b);
+  let difference = left.length ^ right.length;
+  for (let i = 0; i < Math.max(left.length, right.length); i++) difference |= (left[i] ?? 0) ^ (right[i] ?? 0);
+  return difference === 0;
+}

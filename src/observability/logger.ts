@@ -1,0 +1,55 @@
+import type { LOG_LEVELS } from '../config/schema.js';
+
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export type LogFields = Record<string, unknown>;
+
+export interface Logger {
+  debug(message: string, fields?: LogFields): void;
+  info(message: string, fields?: LogFields): void;
+  warn(message: string, fields?: LogFields): void;
+  error(message: string, fields?: LogFields): void;
+}
+
+const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+// Field names whose values are credentials wherever they appear.
+const SECRET_FIELD = /(^|_|-)(token|secret|code|code_verifier|password|authorization|cookie|state|assertion|key|keys)$/i;
+// A bearer value, a JWE/JWS compact serialization, or a long base64url run inside free text.
+const SECRET_TEXT = /(Bearer\s+)[^\s"']+|\beyJ[A-Za-z0-9_-]{8,}(?:\.[A-Za-z0-9_-]*){1,4}/g;
+
+function redactText(text: string): string {
+  return text.replace(SECRET_TEXT, (_match, bearer: string | undefined) => `${bearer ?? ''}[redacted]`);
+}
+
+/** Removes credentials from anything about to be logged; the log is the last place a secret could leak. */
+export function redact(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return redactText(value);
+  if (depth > 6 || value === null || typeof value !== 'object') return value;
+  if (value instanceof Error) return { name: value.name, message: redactText(value.message) };
+  if (Array.isArray(value)) return value.map((item) => redact(item, depth + 1));
+  const result: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) {
+    result[key] = SECRET_FIELD.test(key) && item !== undefined ? '[redacted]' : redact(item, depth + 1);
+  }
+  return result;
+}
+
+export interface LoggerOptions {
+  level?: LogLevel;
+  write?: (line: string) => void;
+  clock?: () => number;
+}
+
+/** One JSON object per line, ready for any log shipper. */
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const threshold = RANK[options.level ?? 'info'];
+  const write = options.write ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const clock = options.clock ?? Date.now;
+  const emit = (level: LogLevel) => (message: string, fields: LogFields = {}) => {
+    if (RANK[level] < threshold) return;
+    write(JSON.stringify({ time: new Date(clock()).toISOString(), level, msg: redactText(message), ...(redact(fields) as LogFields) }));
+  };
+  return { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') };
+}
+
+export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
