@@ -68,8 +68,13 @@ const publicOrigin = secureUrl
   }, 'must be an origin such as https://mcp.example.com, with no path, query or credentials')
   .transform((value) => new URL(value).origin);
 
+// The proxy serves the MCP route at the downstream's path, so it must not be one of the proxy's own.
+const RESERVED_PATH = /^\/(authorize|token|register|consent|healthz|oauth|\.well-known)(\/|$)/;
+
 const downstreamUrl = httpUrl
   .refine((value) => !new URL(value).search && !new URL(value).hash, 'must not carry a query or fragment')
+  .refine((value) => new URL(value).pathname.replace(/\/+$/, '') !== '', 'must include the MCP path, such as /mcp')
+  .refine((value) => !RESERVED_PATH.test(new URL(value).pathname), 'must not use a path the proxy reserves for OAuth (/authorize, /token, /register, /consent, /oauth, /.well-known)')
   .transform((value) => new URL(value));
 
 const upstreamSchema = z

@@ -43,7 +43,7 @@ export interface LoggerOptions {
 /** One JSON object per line, ready for any log shipper. */
 export function createLogger(options: LoggerOptions = {}): Logger {
   const threshold = RANK[options.level ?? 'info'];
-  const write = options.write ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const write = options.write ?? ((line: string) => console.log(line));
   const clock = options.clock ?? Date.now;
   const emit = (level: LogLevel) => (message: string, fields: LogFields = {}) => {
     if (RANK[level] < threshold) return;

@@ -1,0 +1,19 @@
+import type { Config } from '../config/schema.js';
+import type { CapsuleCodec, Clock } from '../crypto/capsule.js';
+import type { KeyRing } from '../crypto/keyring.js';
+import type { Logger } from '../observability/logger.js';
+import type { Forwarder } from '../proxy/forwarder.js';
+import type { ReplayStore } from '../store/replay-store.js';
+import type { UpstreamClient } from '../upstream/upstream-client.js';
+
+/** Everything the HTTP layer needs, passed in so tests can swap the clock, the upstream or the store. */
+export interface AppDeps {
+  readonly config: Config;
+  readonly keys: KeyRing;
+  readonly capsules: CapsuleCodec;
+  readonly replay: ReplayStore;
+  readonly upstream: UpstreamClient;
+  readonly forwarder: Forwarder;
+  readonly logger: Logger;
+  readonly clock: Clock;
+}

@@ -1,0 +1,37 @@
+import { CapsuleError, type CapsuleCodec } from '../crypto/capsule.js';
+import type { AccessPayload } from '../crypto/capsule-schemas.js';
+import { replayKeys } from '../store/replay-keys.js';
+import type { ReplayStore } from '../store/replay-store.js';
+
+export type BearerResult =
+  | { readonly ok: true; readonly token: AccessPayload }
+  | { readonly ok: false; readonly reason: 'missing' | 'invalid'; readonly detail: string };
+
+const BEARER = /^Bearer[ ]+([A-Za-z0-9\-._~+/]+=*)$/i;
+
+/**
+ * Checks the access token of one MCP request: ours, this kind, this audience,
+ * unexpired, not revoked. Tokens are read from the Authorization header only.
+ */
+export async function verifyBearer(
+  authorization: string | undefined,
+  ctx: { capsules: CapsuleCodec; replay: ReplayStore; resource: string },
+): Promise<BearerResult> {
+  if (!authorization) return { ok: false, reason: 'missing', detail: 'no Authorization header' };
+  const match = BEARER.exec(authorization.trim());
+  if (!match) return { ok: false, reason: 'invalid', detail: 'not a Bearer credential' };
+  let token: AccessPayload;
+  try {
+    token = await ctx.capsules.open('access', match[1]!);
+  } catch (error) {
+    if (error instanceof CapsuleError) return { ok: false, reason: 'invalid', detail: error.reason };
+    throw error;
+  }
+  if (token.aud !== ctx.resource) return { ok: false, reason: 'invalid', detail: `audience ${token.aud}` };
+  if (await ctx.replay.has(replayKeys.revokedGrant(token.gid))) return { ok: false, reason: 'invalid', detail: 'grant revoked' };
+  const upstreamExpiry = token.upstream.expires_at;
+  if (upstreamExpiry !== undefined && upstreamExpiry <= ctx.capsules.nowSeconds()) {
+    return { ok: false, reason: 'invalid', detail: 'upstream token expired' };
+  }
+  return { ok: true, token };
+}

@@ -1,0 +1,77 @@
+import { Hono } from 'hono';
+import type { AppDeps } from '../http/deps.js';
+import { apiCors } from '../http/cors.js';
+import { authenticateClient } from './client-auth.js';
+import { PATHS, type Endpoints } from './endpoints.js';
+import { invalidClientMetadata, OAuthError, serverError, unsupportedGrantType } from './errors.js';
+import { authorizationCodeGrant, refreshTokenGrant } from './grants.js';
+import { authorizationServerMetadata, protectedResourceMetadata } from './metadata.js';
+import { readFormParams, readLimitedText } from './params.js';
+import { registerClient } from './register.js';
+
+const NO_STORE = { 'Cache-Control': 'no-store', Pragma: 'no-cache' } as const;
+const MAX_REGISTRATION_BYTES = 16 * 1024;
+const GRANT_TYPES = ['authorization_code', 'refresh_token'] as const;
+
+/** The machine-facing authorization server endpoints; every error is OAuth JSON. */
+export function apiRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
+  const app = new Hono();
+  const { capsules, config, keys, logger } = deps;
+  const asMetadata = authorizationServerMetadata(config, endpoints);
+  const prMetadata = protectedResourceMetadata(config, endpoints);
+
+  for (const path of [PATHS.authorizationServerMetadata, `${PATHS.protectedResourceMetadata}/*`, PATHS.protectedResourceMetadata, PATHS.register, PATHS.token]) {
+    app.use(path, apiCors());
+  }
+
+  app.get(PATHS.authorizationServerMetadata, (c) => c.json(asMetadata));
+  // RFC 9728 §3: path-inserted for the MCP route, and the root for clients that fall back to it.
+  app.get(PATHS.protectedResourceMetadata + endpoints.mcpPath, (c) => c.json(prMetadata));
+  app.get(PATHS.protectedResourceMetadata, (c) => c.json(prMetadata));
+
+  app.post(PATHS.register, async (c) => {
+    const mediaType = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+    if (mediaType !== 'application/json') throw invalidClientMetadata('The request body must be application/json.');
+    const text = await readLimitedText(c.req.raw, MAX_REGISTRATION_BYTES);
+    if (text === undefined) throw invalidClientMetadata('The client metadata is too large.');
+    let input: unknown;
+    try {
+      input = JSON.parse(text);
+    } catch {
+      throw invalidClientMetadata('The request body is not valid JSON.');
+    }
+    const { body } = await registerClient(input, { capsules, keys, redirectSchemes: config.redirectSchemes });
+    logger.info('client registered', { client_name: body.client_name, auth_method: body.token_endpoint_auth_method });
+    return c.json(body, 201, NO_STORE);
+  });
+
+  app.post(PATHS.token, async (c) => {
+    const params = await readFormParams(c.req.raw);
+    const grantType = params.required('grant_type');
+    if (!(GRANT_TYPES as readonly string[]).includes(grantType)) {
+      throw unsupportedGrantType(`Supported grant types: ${GRANT_TYPES.join(', ')}.`);
+    }
+    const client = await authenticateClient(c.req.header('authorization'), params, { capsules, keys });
+    if (!client.registration.grant_types.includes(grantType)) {
+      throw new OAuthError('unauthorized_client', `This client did not register the ${grantType} grant.`);
+    }
+    const grantContext = { capsules, config, replay: deps.replay, upstream: deps.upstream, logger };
+    const response =
+      grantType === 'authorization_code'
+        ? await authorizationCodeGrant(client, params, grantContext)
+        : await refreshTokenGrant(client, params, grantContext);
+    logger.info('tokens issued', { grant_type: grantType, cid: client.cid, refresh: response.refresh_token !== undefined });
+    return c.json(response, 200, NO_STORE);
+  });
+
+  app.onError((error, c) => {
+    const oauthError = error instanceof OAuthError ? error : serverError(error instanceof Error ? error.message : String(error));
+    if (oauthError.status >= 500) logger.error('token endpoint failure', { error: oauthError.error, detail: oauthError.detail ?? oauthError.message });
+    else logger.info('oauth request refused', { path: c.req.path, error: oauthError.error, detail: oauthError.detail });
+    const headers: Record<string, string> = { ...NO_STORE };
+    if (oauthError.challenge) headers['WWW-Authenticate'] = oauthError.challenge;
+    return c.json(oauthError.toJSON(), oauthError.status as 400, headers);
+  });
+
+  return app;
+}

@@ -1,0 +1,142 @@
+import * as oauth from 'oauth4webapi';
+import type { Config } from '../config/schema.js';
+import type { CapsuleCodec } from '../crypto/capsule.js';
+import type { AuthorizationRequest } from '../crypto/capsule-schemas.js';
+import { shortDigest } from '../crypto/encoding.js';
+import { isValidS256Challenge } from '../crypto/pkce.js';
+import { ErrorPage, RedirectToClient } from './browser-errors.js';
+import { resolveClient, type ResolvedClient } from './clients.js';
+import type { Endpoints } from './endpoints.js';
+import { OAuthError } from './errors.js';
+import { Params } from './params.js';
+import { matchRedirectUri, matchResource } from './redirect-uri.js';
+
+const MAX_STATE_LENGTH = 2048;
+export const OFFLINE_ACCESS = 'offline_access';
+
+export interface ValidatedAuthorization {
+  readonly client: ResolvedClient;
+  readonly redirectUri: string;
+  readonly state: string | undefined;
+  readonly codeChallenge: string;
+  readonly scope: string;
+  readonly resource: string;
+  readonly refresh: boolean;
+}
+
+interface Context {
+  readonly capsules: CapsuleCodec;
+  readonly config: Config;
+  readonly endpoints: Endpoints;
+}
+
+/** Steps 1 and 2: the client and its redirect URI, before anything may redirect. */
+async function checkClientAndRedirectUri(params: Params, ctx: Context): Promise<{ client: ResolvedClient; redirectUri: string }> {
+  let clientId: string;
+  let requestedRedirectUri: string | undefined;
+  try {
+    clientId = params.required('client_id');
+    requestedRedirectUri = params.optional('redirect_uri');
+  } catch (error) {
+    throw new ErrorPage('Invalid request', error instanceof OAuthError ? error.description : 'The request is malformed.');
+  }
+  const client = await resolveClient(ctx.capsules, clientId);
+  if (!client) {
+    throw new ErrorPage('Unknown application', 'This application is not registered here, or its registration has expired. Reconnect it from your MCP client.');
+  }
+  const registered = client.registration.redirect_uris;
+  if (requestedRedirectUri === undefined) {
+    if (registered.length !== 1) throw new ErrorPage('Invalid request', 'The redirect_uri parameter is required.');
+    return { client, redirectUri: registered[0]! };
+  }
+  const matched = matchRedirectUri(requestedRedirectUri, registered);
+  if (!matched) throw new ErrorPage('Invalid redirect URI', 'The redirect URI does not match any URI this application registered.');
+  return { client, redirectUri: requestedRedirectUri };
+}
+
+function grantedScope(requested: string | undefined, offered: readonly string[], refresh: boolean): string {
+  if (requested === undefined) return offered.join(' ');
+  const grantable = refresh ? [...offered, OFFLINE_ACCESS] : offered;
+  // Scopes we do not offer are dropped rather than refused (OAuth 2.1 §3.2.3): the token response says what was granted.
+  return [...new Set(requested.split(' ').filter((token) => grantable.includes(token)))].join(' ');
+}
+
+/**
+ * Validates an authorization request in the order OAuth 2.1 §4.1.2.1 demands:
+ * client and redirect URI first (errors shown as a page), then everything else
+ * (errors returned to the client by redirect).
+ */
+export async function validateAuthorizationRequest(query: URLSearchParams, ctx: Context): Promise<ValidatedAuthorization> {
+  const params = new Params(query);
+  const { client, redirectUri } = await checkClientAndRedirectUri(params, ctx);
+
+  let state: string | undefined;
+  try {
+    state = params.optional('state');
+  } catch {
+    throw new RedirectToClient(redirectUri, undefined, 'invalid_request', 'The state parameter must not be repeated.');
+  }
+  const fail = (error: string, description: string) => new RedirectToClient(redirectUri, state, error, description);
+
+  try {
+    if (state !== undefined && state.length > MAX_STATE_LENGTH) throw fail('invalid_request', 'The state parameter is too long.');
+    const responseType = params.optional('response_type');
+    if (responseType !== 'code') throw fail('unsupported_response_type', 'Only response_type=code is supported.');
+    if (!client.registration.grant_types.includes('authorization_code')) {
+      throw fail('unauthorized_client', 'This client did not register the authorization_code grant.');
+    }
+
+    const codeChallenge = params.optional('code_challenge');
+    if (codeChallenge === undefined) throw fail('invalid_request', 'PKCE is required: send code_challenge with code_challenge_method=S256.');
+    if (params.optional('code_challenge_method') !== 'S256') {
+      throw fail('invalid_request', 'code_challenge_method must be S256; plain is not supported.');
+    }
+    if (!isValidS256Challenge(codeChallenge)) throw fail('invalid_request', 'code_challenge is not a valid S256 challenge.');
+
+    const resourceParam = params.optional('resource');
+    if (resourceParam !== undefined && !matchResource(resourceParam, ctx.endpoints.resource)) {
+      throw fail('invalid_target', 'The resource parameter does not name an MCP server behind this proxy.');
+    }
+
+    // Refresh tokens go to clients that registered the refresh_token grant (RFC 7591 §2, SEP-2207).
+    const refresh = client.registration.grant_types.includes('refresh_token');
+    const scope = grantedScope(params.optional('scope'), ctx.config.scopes, refresh);
+    if (params.optional('prompt') === 'none') throw fail('consent_required', 'Interactive sign-in is required.');
+
+    return {
+      client,
+      redirectUri,
+      state,
+      codeChallenge,
+      scope,
+      resource: ctx.endpoints.resource,
+      refresh,
+    };
+  } catch (error) {
+    if (error instanceof OAuthError) throw fail(error.error, error.description);
+    throw error;
+  }
+}
+
+/** The pending request sealed into the consent form and, once approved, the upstream `state`. */
+export async function pendingAuthorization(
+  validated: ValidatedAuthorization,
+  bindingValue: string,
+  ctx: { capsules: CapsuleCodec; config: Config },
+): Promise<AuthorizationRequest> {
+  return {
+    cid: validated.client.cid,
+    ...(validated.client.registration.client_name ? { client_name: validated.client.registration.client_name } : {}),
+    redirect_uri: validated.redirectUri,
+    ...(validated.state !== undefined ? { state: validated.state } : {}),
+    code_challenge: validated.codeChallenge,
+    scope: validated.scope,
+    resource: validated.resource,
+    refresh: validated.refresh,
+    upstream_verifier: oauth.generateRandomCodeVerifier(),
+    upstream_nonce: oauth.generateRandomNonce(),
+    binding: await shortDigest(bindingValue),
+    jti: oauth.generateRandomState(),
+    exp: ctx.capsules.nowSeconds() + ctx.config.ttl.transaction,
+  };
+}

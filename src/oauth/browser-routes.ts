@@ -1,0 +1,182 @@
+import { Hono, type Context } from 'hono';
+import { CapsuleError } from '../crypto/capsule.js';
+import type { AuthorizationRequest } from '../crypto/capsule-schemas.js';
+import { randomToken, shortDigest } from '../crypto/encoding.js';
+import type { AppDeps } from '../http/deps.js';
+import { replayKeys } from '../store/replay-keys.js';
+import { UpstreamError } from '../upstream/upstream-client.js';
+import { pendingAuthorization, validateAuthorizationRequest } from './authorize.js';
+import { authorizationResponseUrl, ErrorPage, RedirectToClient } from './browser-errors.js';
+import { hasApproval, withApproval } from './consent.js';
+import { COOKIE, readCookie, writeCookie } from './cookies.js';
+import { PATHS, type Endpoints } from './endpoints.js';
+import { OAuthError } from './errors.js';
+import { consentPage, errorPage, PAGE_SECURITY_HEADERS } from './pages.js';
+import { readFormParams } from './params.js';
+
+const BINDING_VALUE = /^[A-Za-z0-9_-]{43}$/;
+
+/**
+ * The endpoints a person's browser visits: /authorize, the consent form and
+ * the upstream callback. Their errors are pages or redirects to a validated
+ * client redirect URI, never JSON.
+ */
+export function browserRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
+  const app = new Hono();
+  const secure = endpoints.secureCookies;
+  const { capsules, config, logger } = deps;
+
+  const openOrUndefined = async <K extends 'consent' | 'pending' | 'transaction'>(kind: K, value: string | undefined) => {
+    if (value === undefined) return undefined;
+    try {
+      return await capsules.open(kind, value);
+    } catch (error) {
+      if (error instanceof CapsuleError) {
+        logger.debug('capsule refused', { kind, reason: error.reason });
+        return undefined;
+      }
+      throw error;
+    }
+  };
+
+  /** The browser-binding value: reused while valid so concurrent sign-ins in one browser all work. */
+  const bindBrowser = (c: Context): string => {
+    const existing = readCookie(c, COOKIE.binding, secure);
+    const value = existing && BINDING_VALUE.test(existing) ? existing : randomToken(32);
+    writeCookie(c, COOKIE.binding, value, config.ttl.transaction, secure);
+    return value;
+  };
+
+  const checkBinding = async (c: Context, request: AuthorizationRequest): Promise<void> => {
+    const value = readCookie(c, COOKIE.binding, secure);
+    if (!value || (await shortDigest(value)) !== request.binding) {
+      throw new ErrorPage('Sign-in not started here', 'This sign-in was started in another browser or has expired. Start again from your MCP client.', 403, 'browser binding mismatch');
+    }
+  };
+
+  const redirectUpstream = async (c: Context, request: AuthorizationRequest, status: 302 | 303) => {
+    const state = await capsules.seal('transaction', request);
+    let target: URL;
+    try {
+      target = await deps.upstream.authorizationUrl(
+        { state, codeVerifier: request.upstream_verifier, nonce: request.upstream_nonce },
+        endpoints.callback,
+      );
+    } catch (error) {
+      throw new RedirectToClient(request.redirect_uri, request.state, 'temporarily_unavailable', 'The identity provider is unavailable; try again shortly.', error instanceof UpstreamError ? error.detail : String(error));
+    }
+    return c.redirect(target.href, status);
+  };
+
+  app.get(PATHS.authorize, async (c) => {
+    const validated = await validateAuthorizationRequest(new URL(c.req.url).searchParams, { capsules, config, endpoints });
+    const request = await pendingAuthorization(validated, bindBrowser(c), { capsules, config });
+    const consent = await openOrUndefined('consent', readCookie(c, COOKIE.consent, secure));
+    if (hasApproval(consent, request.cid, request.redirect_uri)) return redirectUpstream(c, request, 302);
+
+    const html = consentPage({
+      clientName: request.client_name,
+      redirectUri: request.redirect_uri,
+      resource: request.resource,
+      upstreamScopes: config.upstream.scopes,
+      grantedScope: request.scope,
+      sharesUpstreamToken: config.mcp.auth === 'upstream-token' || config.mcp.auth === 'identity-headers',
+      requestCapsule: await capsules.seal('pending', request),
+      action: PATHS.consent,
+    });
+    return c.body(html, 200, PAGE_SECURITY_HEADERS);
+  });
+
+  app.post(PATHS.consent, async (c) => {
+    const origin = c.req.header('origin');
+    // Browsers send Origin on form posts; one from elsewhere is a forged submission.
+    if (origin !== undefined && origin !== 'null' && origin !== endpoints.issuer) {
+      throw new ErrorPage('Request refused', 'The consent form was submitted from another site.', 403, `origin ${origin}`);
+    }
+    const params = await readFormParams(c.req.raw);
+    const request = await openOrUndefined('pending', params.optional('request'));
+    if (!request) throw new ErrorPage('Consent expired', 'This consent form is no longer valid. Start again from your MCP client.');
+    await checkBinding(c, request);
+
+    const decision = params.optional('decision');
+    if (decision !== 'approve') {
+      logger.info('consent denied', { cid: request.cid });
+      throw new RedirectToClient(request.redirect_uri, request.state, 'access_denied', 'The user denied the request.');
+    }
+    const consent = await openOrUndefined('consent', readCookie(c, COOKIE.consent, secure));
+    const now = capsules.nowSeconds();
+    const updated = withApproval(consent, request.cid, request.redirect_uri, now, config.ttl.consent);
+    writeCookie(c, COOKIE.consent, await capsules.seal('consent', updated), config.ttl.consent, secure);
+    logger.info('consent approved', { cid: request.cid });
+    return redirectUpstream(c, request, 303);
+  });
+
+  app.get(PATHS.callback, async (c) => {
+    const current = new URL(c.req.url);
+    const request = await openOrUndefined('transaction', current.searchParams.get('state') ?? undefined);
+    if (!request) throw new ErrorPage('Sign-in expired', 'This sign-in link is invalid or has expired. Start again from your MCP client.');
+    await checkBinding(c, request);
+    if (!(await deps.replay.markOnce(replayKeys.usedTransaction(request.jti), config.ttl.transaction))) {
+      throw new ErrorPage('Sign-in already completed', 'This sign-in response was already used. Start again from your MCP client.');
+    }
+
+    let login;
+    try {
+      const callbackUrl = new URL(endpoints.callback);
+      callbackUrl.search = current.search;
+      login = await deps.upstream.completeLogin(
+        callbackUrl,
+        { state: current.searchParams.get('state')!, codeVerifier: request.upstream_verifier, nonce: request.upstream_nonce },
+        endpoints.callback,
+      );
+    } catch (error) {
+      const upstreamError = error instanceof UpstreamError ? error : new UpstreamError('unavailable', String(error));
+      const denied = upstreamError.kind === 'denied';
+      throw new RedirectToClient(
+        request.redirect_uri,
+        request.state,
+        denied ? 'access_denied' : 'server_error',
+        denied ? 'The identity provider denied the sign-in.' : 'Sign-in at the identity provider failed.',
+        upstreamError.detail,
+      );
+    }
+
+    const code = await capsules.seal('code', {
+      identity: login.identity,
+      upstream: login.tokens,
+      cid: request.cid,
+      redirect_uri: request.redirect_uri,
+      code_challenge: request.code_challenge,
+      scope: request.scope,
+      resource: request.resource,
+      refresh: request.refresh,
+      jti: request.jti,
+      exp: capsules.nowSeconds() + config.ttl.authorizationCode,
+    });
+    logger.info('login completed', { sub: login.identity.sub, cid: request.cid });
+    return c.redirect(authorizationResponseUrl(request.redirect_uri, endpoints.issuer, { code, state: request.state }), 302);
+  });
+
+  app.onError((error, c) => {
+    if (error instanceof RedirectToClient) {
+      logger.info('authorization error returned to client', { error: error.error, detail: error.detail });
+      const target = authorizationResponseUrl(error.redirectUri, endpoints.issuer, {
+        error: error.error,
+        error_description: error.description,
+        state: error.state,
+      });
+      return c.redirect(target, c.req.method === 'POST' ? 303 : 302);
+    }
+    if (error instanceof ErrorPage) {
+      logger.info('authorization request refused', { title: error.title, detail: error.detail });
+      return c.body(errorPage(error.title, error.userMessage), error.status as 400, PAGE_SECURITY_HEADERS);
+    }
+    if (error instanceof OAuthError) {
+      return c.body(errorPage('Invalid request', error.description), 400, PAGE_SECURITY_HEADERS);
+    }
+    logger.error('unexpected error in the authorization flow', { error });
+    return c.body(errorPage('Something went wrong', 'The sign-in could not be completed. Try again.'), 500, PAGE_SECURITY_HEADERS);
+  });
+
+  return app;
+}

@@ -1,0 +1,30 @@
+import type { Config } from '../config/schema.js';
+import { TOKEN_ENDPOINT_AUTH_METHODS } from '../crypto/capsule-schemas.js';
+import type { Endpoints } from './endpoints.js';
+
+/** RFC 8414 metadata with every field MCP clients read; absent fields have defaults that would mislead them. */
+export function authorizationServerMetadata(config: Config, endpoints: Endpoints) {
+  return {
+    issuer: endpoints.issuer,
+    authorization_endpoint: endpoints.authorization,
+    token_endpoint: endpoints.token,
+    registration_endpoint: endpoints.registration,
+    response_types_supported: ['code'],
+    response_modes_supported: ['query'],
+    grant_types_supported: ['authorization_code', 'refresh_token'],
+    code_challenge_methods_supported: ['S256'],
+    token_endpoint_auth_methods_supported: [...TOKEN_ENDPOINT_AUTH_METHODS],
+    scopes_supported: [...config.scopes, 'offline_access'],
+    authorization_response_iss_parameter_supported: true,
+  };
+}
+
+/** RFC 9728 metadata; `resource` is exactly the MCP URL clients connect to. */
+export function protectedResourceMetadata(config: Config, endpoints: Endpoints) {
+  return {
+    resource: endpoints.resource,
+    authorization_servers: [endpoints.issuer],
+    bearer_methods_supported: ['header'],
+    ...(config.scopes.length > 0 ? { scopes_supported: [...config.scopes] } : {}),
+  };
+}

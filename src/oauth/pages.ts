@@ -1,0 +1,86 @@
+/**
+ * The only HTML the proxy serves: the consent page and the error page. All
+ * dynamic text is escaped; the pages load nothing and cannot be framed.
+ */
+
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"'`=]/g, (char) => `&#${char.charCodeAt(0)};`);
+}
+
+export const PAGE_SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'Content-Type': 'text/html; charset=utf-8',
+  'Cache-Control': 'no-store',
+  'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
+  'X-Frame-Options': 'DENY',
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+};
+
+const STYLE = `
+body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;background:#f4f5f7;color:#1d2330;margin:0;display:flex;min-height:100vh;align-items:center;justify-content:center}
+main{background:#fff;max-width:460px;width:100%;padding:32px;border-radius:12px;box-shadow:0 2px 12px rgba(0,0,0,.08)}
+h1{font-size:20px;margin:0 0 16px}p,li{line-height:1.5}code{background:#eef0f4;padding:1px 4px;border-radius:4px;word-break:break-all}
+.warn{background:#fff4e5;border-left:4px solid #f59e0b;padding:8px 12px}
+.actions{display:flex;gap:12px;margin-top:24px}button{flex:1;padding:10px;border-radius:8px;font-size:15px;cursor:pointer;border:1px solid #c5cad3;background:#fff}
+button.primary{background:#2563eb;color:#fff;border-color:#2563eb}`;
+
+function layout(title: string, body: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${escapeHtml(title)}</title><style>${STYLE}</style></head><body><main>${body}</main></body></html>`;
+}
+
+export interface ConsentView {
+  readonly clientName: string | undefined;
+  readonly redirectUri: string;
+  readonly resource: string;
+  readonly upstreamScopes: readonly string[];
+  readonly grantedScope: string;
+  readonly sharesUpstreamToken: boolean;
+  readonly requestCapsule: string;
+  readonly action: string;
+}
+
+function redirectHost(uri: string): string {
+  try {
+    const url = new URL(uri);
+    return url.host || `${url.protocol}//`;
+  } catch {
+    return uri;
+  }
+}
+
+function isLoopbackRedirect(uri: string): boolean {
+  try {
+    return ['localhost', '127.0.0.1', '[::1]'].includes(new URL(uri).hostname);
+  } catch {
+    return false;
+  }
+}
+
+export function consentPage(view: ConsentView): string {
+  const name = view.clientName ? escapeHtml(view.clientName) : 'An unnamed application';
+  const shared = [
+    'your user ID, name and email address from your identity provider',
+    view.sharesUpstreamToken
+      ? `an access token for your identity provider (${escapeHtml(view.upstreamScopes.join(' ') || 'no scopes')}), passed to the MCP server`
+      : 'your identity, passed to the MCP server',
+    ...(view.grantedScope ? [`MCP scopes: <code>${escapeHtml(view.grantedScope)}</code>`] : []),
+  ];
+  const loopbackWarning = isLoopbackRedirect(view.redirectUri)
+    ? '<p class="warn">This application receives the result on your own computer. Only continue if you just started this connection yourself.</p>'
+    : '';
+  return layout(
+    'Allow access?',
+    `<h1>${name} wants to use <code>${escapeHtml(view.resource)}</code> as you</h1>
+<p>The application is self-registered; its name was chosen by whoever registered it. After you sign in, you will be sent to <strong>${escapeHtml(redirectHost(view.redirectUri))}</strong> (<code>${escapeHtml(view.redirectUri)}</code>).</p>
+${loopbackWarning}
+<p>It will get:</p><ul>${shared.map((item) => `<li>${item}</li>`).join('')}</ul>
+<form method="post" action="${escapeHtml(view.action)}">
+<input type="hidden" name="request" value="${escapeHtml(view.requestCapsule)}">
+<div class="actions"><button type="submit" name="decision" value="deny">Deny</button><button class="primary" type="submit" name="decision" value="approve">Approve</button></div>
+</form>`,
+  );
+}
+
+export function errorPage(title: string, message: string): string {
+  return layout(title, `<h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p>`);
+}

@@ -1,0 +1,67 @@
+import * as oauth from 'oauth4webapi';
+import type { Config } from '../config/schema.js';
+import type { CapsuleCodec } from '../crypto/capsule.js';
+import type { Identity, UpstreamTokens } from '../crypto/capsule-schemas.js';
+
+export interface GrantState {
+  readonly identity: Identity;
+  readonly upstream: UpstreamTokens;
+  readonly cid: string;
+  /** The scope of the grant, which a rotated refresh token keeps. */
+  readonly scope: string;
+  /** A narrower scope the client asked for in this refresh, for the access token only. */
+  readonly accessScope?: string;
+  readonly resource: string;
+  readonly gid: string;
+  /** The generation the new refresh token carries; undefined when none is issued. */
+  readonly refreshGeneration: number | undefined;
+}
+
+export interface TokenResponse {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  scope?: string;
+  refresh_token?: string;
+}
+
+/**
+ * Seals an access token (and a rotated refresh token) for a grant. The access
+ * token never outlives the upstream access token it carries, so the client
+ * refreshes before the downstream would start refusing it.
+ */
+export async function issueTokens(grant: GrantState, ctx: { capsules: CapsuleCodec; config: Config }): Promise<TokenResponse> {
+  const now = ctx.capsules.nowSeconds();
+  const upstreamExpiry = grant.upstream.expires_at;
+  const exp = Math.max(now + 1, Math.min(now + ctx.config.ttl.accessToken, upstreamExpiry ?? Number.POSITIVE_INFINITY));
+  const { refresh_token: _upstreamRefresh, ...upstreamAccess } = grant.upstream;
+  const accessScope = grant.accessScope ?? grant.scope;
+  const accessToken = await ctx.capsules.seal('access', {
+    identity: grant.identity,
+    upstream: upstreamAccess,
+    cid: grant.cid,
+    scope: accessScope,
+    aud: grant.resource,
+    gid: grant.gid,
+    jti: oauth.generateRandomState(),
+    iat: now,
+    exp,
+  });
+  const response: TokenResponse = { access_token: accessToken, token_type: 'Bearer', expires_in: exp - now };
+  if (accessScope) response.scope = accessScope;
+  if (grant.refreshGeneration !== undefined) {
+    response.refresh_token = await ctx.capsules.seal('refresh', {
+      identity: grant.identity,
+      upstream: grant.upstream,
+      cid: grant.cid,
+      scope: grant.scope,
+      aud: grant.resource,
+      gid: grant.gid,
+      gen: grant.refreshGeneration,
+      jti: oauth.generateRandomState(),
+      iat: now,
+      exp: now + ctx.config.ttl.refreshToken,
+    });
+  }
+  return response;
+}

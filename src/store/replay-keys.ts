@@ -1,0 +1,8 @@
+/** The keys of the replay and revocation set, in one place so every backend agrees on them. */
+export const replayKeys = {
+  usedCode: (jti: string) => `code:${jti}`,
+  usedTransaction: (jti: string) => `tx:${jti}`,
+  consumedRefresh: (gid: string, generation: number) => `rt:${gid}:${generation}`,
+  refreshGrace: (gid: string, generation: number) => `rt-grace:${gid}:${generation}`,
+  revokedGrant: (gid: string) => `grant:${gid}`,
+} as const;

@@ -1,0 +1,84 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { manualClock } from '../support/deps.js';
+import { connectWithOAuth, TestOAuthProvider, textOf } from '../support/mcp-client.js';
+import { Stack } from '../support/stack.js';
+
+/**
+ * The official MCP SDK client against the proxy, with node oidc-provider
+ * upstream and an SDK MCP server downstream: discovery, DCR, consent, PKCE,
+ * token exchange, tool calls over JSON and SSE, and refresh.
+ */
+describe('MCP SDK client through the proxy', () => {
+  const clock = manualClock(Date.now());
+  let stack: Stack;
+
+  beforeAll(async () => {
+    stack = await Stack.start({ clock });
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it('discovers, registers, gets consent, signs in upstream and calls tools', async () => {
+    const provider = new TestOAuthProvider({ login: 'alice' });
+    const started = performance.now();
+    const { client } = await connectWithOAuth(stack.mcpUrl, provider);
+    const loginMs = performance.now() - started;
+
+    // The SDK registered dynamically and was handed a sealed client_id.
+    expect(provider.savedClient?.client_id.split('.')).toHaveLength(5);
+    const [{ authorizationUrl, callback }] = provider.authorizations;
+    expect(authorizationUrl!.origin).toBe(stack.publicUrl);
+    expect(authorizationUrl!.searchParams.get('code_challenge_method')).toBe('S256');
+    expect(authorizationUrl!.searchParams.get('resource')).toBe(stack.mcpUrl);
+    // RFC 9207: the authorization response names the issuer.
+    expect(callback!.searchParams.get('iss')).toBe(stack.publicUrl);
+    expect(provider.savedTokens?.token_type).toMatch(/^bearer$/i);
+    expect(provider.savedTokens?.refresh_token).toBeDefined();
+
+    const tools = await client.listTools();
+    expect(tools.tools.map((tool) => tool.name).sort()).toEqual(['countdown', 'echo', 'whoami']);
+    expect(textOf(await client.callTool({ name: 'echo', arguments: { text: 'hello through the capsule' } }))).toBe('hello through the capsule');
+
+    // The downstream sees the user's upstream token, never the proxy's capsule.
+    const seen = JSON.parse(textOf(await client.callTool({ name: 'whoami', arguments: {} })));
+    expect(seen.authorization).toMatch(/^Bearer /);
+    expect(seen.authorization).not.toContain(provider.savedTokens!.access_token);
+    expect(seen.authorization.length).toBeLessThan(200);
+    await client.close();
+    expect(loginMs).toBeGreaterThan(0);
+    console.info(`full login flow through the SDK client: ${loginMs.toFixed(0)} ms`);
+  });
+
+  it('streams progress notifications of an SSE tool call as they happen', async () => {
+    const provider = new TestOAuthProvider({ login: 'bob' });
+    const { client } = await connectWithOAuth(stack.mcpUrl, provider);
+    const progress: Array<{ progress: number; at: number }> = [];
+    const result = await client.callTool({ name: 'countdown', arguments: { from: 3, delayMs: 150 } }, undefined, {
+      onprogress: (event) => progress.push({ progress: event.progress, at: performance.now() }),
+    });
+    const finished = performance.now();
+    expect(textOf(result)).toBe('liftoff');
+    expect(progress.map((event) => event.progress)).toEqual([1, 2, 3]);
+    // The first event arrived well before the stream ended: nothing buffered it.
+    expect(finished - progress[0]!.at).toBeGreaterThan(200);
+    await client.close();
+  });
+
+  it('refreshes when the access token expires, rotating the refresh token', async () => {
+    const provider = new TestOAuthProvider({ login: 'carol' });
+    const { client } = await connectWithOAuth(stack.mcpUrl, provider);
+    const first = provider.savedTokens!;
+    expect(first.expires_in).toBeGreaterThan(0);
+
+    clock.advance(first.expires_in! + 1);
+    // The next call gets 401 invalid_token; the SDK refreshes and retries by itself.
+    expect(textOf(await client.callTool({ name: 'echo', arguments: { text: 'after refresh' } }))).toBe('after refresh');
+    const second = provider.savedTokens!;
+    expect(second.access_token).not.toBe(first.access_token);
+    expect(second.refresh_token).toBeDefined();
+    expect(second.refresh_token).not.toBe(first.refresh_token);
+    expect(provider.authorizations).toHaveLength(1);
+    await client.close();
+  });
+});

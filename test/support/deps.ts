@@ -1,0 +1,34 @@
+import { CapsuleCodec } from '../../src/crypto/capsule.js';
+import { KeyRing } from '../../src/crypto/keyring.js';
+import { parseConfig } from '../../src/config/env.js';
+import type { Config, ConfigInput } from '../../src/config/schema.js';
+
+export const TEST_KEY_A = 'A'.repeat(43);
+export const TEST_KEY_B = 'B'.repeat(43);
+
+/** A valid configuration for unit tests; override any part. */
+export function testConfig(overrides: Partial<Record<keyof ConfigInput, unknown>> = {}): Config {
+  return parseConfig({
+    keys: TEST_KEY_A,
+    publicUrl: 'https://proxy.example.com',
+    upstream: { issuer: 'https://idp.example.com', clientId: 'proxy', clientSecret: 'upstream-secret' },
+    mcp: { url: 'http://127.0.0.1:9/mcp' },
+    ttl: {},
+    ...overrides,
+  });
+}
+
+/** A settable clock in milliseconds. */
+export function manualClock(start = Date.UTC(2026, 0, 1)) {
+  let now = start;
+  const clock = () => now;
+  clock.advance = (seconds: number) => {
+    now += seconds * 1000;
+  };
+  return clock;
+}
+
+export async function codecFor(keys: readonly string[], clock: () => number = Date.now) {
+  const ring = await KeyRing.create(keys.map((key) => new Uint8Array(Buffer.from(key, 'base64url'))));
+  return { ring, codec: new CapsuleCodec(ring, clock) };
+}

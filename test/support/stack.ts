@@ -1,0 +1,88 @@
+import { parseConfig } from '../../src/config/env.js';
+import type { Config } from '../../src/config/schema.js';
+import type { Clock } from '../../src/crypto/capsule.js';
+import { startDemoMcpServer, type DemoMcpServer } from '../../src/dev/demo-mcp-server.js';
+import { startEmbeddedIdp, type EmbeddedIdp } from '../../src/dev/embedded-idp.js';
+import { createLogger, type Logger } from '../../src/observability/logger.js';
+import { startNodeProxy, type RunningProxy } from '../../src/runtime/node.js';
+import { freePort } from './ports.js';
+import { TEST_KEY_A } from './deps.js';
+
+export interface StackOptions {
+  readonly keys?: string;
+  readonly downstreamAuth?: 'upstream-token' | 'identity-headers';
+  readonly upstreamAccessTokenTtl?: number;
+  readonly clock?: Clock;
+  readonly extra?: Record<string, unknown>;
+}
+
+/** Log lines of a stack, kept for assertions (e.g. that no secret was logged). */
+export class LogCapture {
+  readonly lines: string[] = [];
+  readonly logger: Logger = createLogger({ level: 'debug', write: (line) => this.lines.push(line) });
+}
+
+/**
+ * The real thing on loopback: node oidc-provider upstream, the SDK demo MCP
+ * server downstream, and the proxy between them on a real port.
+ */
+export class Stack {
+  private constructor(
+    readonly idp: EmbeddedIdp,
+    readonly demo: DemoMcpServer,
+    readonly proxies: RunningProxy[],
+    readonly publicUrl: string,
+    readonly config: Config,
+    readonly logs: LogCapture,
+  ) {}
+
+  get mcpUrl(): string {
+    return `${this.publicUrl}/mcp`;
+  }
+
+  static async start(options: StackOptions = {}): Promise<Stack> {
+    const port = await freePort();
+    const publicUrl = `http://127.0.0.1:${port}`;
+    const idp = await startEmbeddedIdp({
+      clients: [{ client_id: 'proxy', client_secret: 'proxy-upstream-secret', redirect_uris: [`${publicUrl}/oauth/callback`] }],
+      ...(options.upstreamAccessTokenTtl ? { accessTokenTtlSeconds: options.upstreamAccessTokenTtl } : {}),
+    });
+    const demo = await startDemoMcpServer();
+    const config = parseConfig({
+      keys: options.keys ?? TEST_KEY_A,
+      publicUrl,
+      port,
+      upstream: {
+        issuer: idp.issuer,
+        clientId: 'proxy',
+        clientSecret: 'proxy-upstream-secret',
+        scopes: 'openid email profile offline_access',
+      },
+      mcp: { url: demo.url, auth: options.downstreamAuth ?? 'upstream-token' },
+      ttl: {},
+      ...options.extra,
+    });
+    const logs = new LogCapture();
+    const proxy = await startNodeProxy(config, logs.logger, options.clock ? { clock: options.clock } : {});
+    return new Stack(idp, demo, [proxy], publicUrl, config, logs);
+  }
+
+  /** Another instance with the same configuration on its own port, as behind a load balancer. */
+  async startSibling(overrides: { keys?: string; clock?: Clock } = {}): Promise<{ url: string; proxy: RunningProxy }> {
+    const config = parseConfig({
+      ...this.config,
+      keys: overrides.keys ?? this.config.keys.map((key) => Buffer.from(key).toString('base64url')).join(','),
+      port: 0,
+      mcp: { ...this.config.mcp, url: this.config.mcp.url.href },
+      redirectSchemes: this.config.redirectSchemes,
+    });
+    const proxy = await startNodeProxy(config, this.logs.logger, overrides.clock ? { clock: overrides.clock } : {});
+    this.proxies.push(proxy);
+    return { url: proxy.listenUrl, proxy };
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled(this.proxies.map((proxy) => proxy.close(100)));
+    await Promise.allSettled([this.idp.close(), this.demo.close()]);
+  }
+}
