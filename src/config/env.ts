@@ -74,8 +74,17 @@ function bindingFor(path: readonly PropertyKey[]): EnvBinding | undefined {
   return ENV_BINDINGS.find((binding) => binding.path.every((segment, i) => path[i] === segment));
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'invalid_type' && /received undefined/.test(issue.message)) return 'is required';
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let node = input;
+  for (const segment of path) {
+    if (typeof node !== 'object' || node === null) return undefined;
+    node = (node as Record<PropertyKey, unknown>)[segment];
+  }
+  return node;
+}
+
+function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
+  if (issue.code === 'invalid_type' && valueAt(input, issue.path) === undefined) return 'is required';
   if (issue.code === 'invalid_value' && 'values' in issue) {
     return `must be one of ${(issue.values as unknown[]).join(', ')}`;
   }
@@ -83,16 +92,20 @@ function describeIssue(issue: z.core.$ZodIssue): string {
 }
 
 /** One line per problem, each naming the variable (or config path) at fault. */
-export function formatConfigIssues(error: z.ZodError, nameFor = (path: readonly PropertyKey[]) => bindingFor(path)?.name): string[] {
+export function formatConfigIssues(
+  error: z.ZodError,
+  input: unknown,
+  nameFor = (path: readonly PropertyKey[]) => bindingFor(path)?.name,
+): string[] {
   return error.issues.map((issue) => {
     const name = nameFor(issue.path) ?? (issue.path.join('.') || 'configuration');
-    return `${name}: ${describeIssue(issue)}`;
+    return `${name}: ${describeIssue(issue, input)}`;
   });
 }
 
 export function parseConfig(input: unknown): Config {
   const result = configSchema.safeParse(input);
-  if (!result.success) throw new ConfigError(formatConfigIssues(result.error));
+  if (!result.success) throw new ConfigError(formatConfigIssues(result.error, input));
   return result.data;
 }
 

@@ -53,18 +53,27 @@ function isLoopbackHost(hostname: string): boolean {
   return hostname === 'localhost' || hostname === '127.0.0.1' || hostname === '[::1]';
 }
 
+/** Refinements run even after the URL check failed, so they must not assume a parseable URL. */
+function tryUrl(value: string): URL | undefined {
+  try {
+    return new URL(value);
+  } catch {
+    return undefined;
+  }
+}
+
 const httpUrl = z.url({ protocol: /^https?$/, message: 'must be an absolute http(s) URL' });
 
 /** https everywhere, except plain http on loopback for local development. */
 const secureUrl = httpUrl.refine((value) => {
-  const url = new URL(value);
-  return url.protocol === 'https:' || isLoopbackHost(url.hostname);
+  const url = tryUrl(value);
+  return !url || url.protocol === 'https:' || isLoopbackHost(url.hostname);
 }, 'must use https (plain http is allowed only for localhost, 127.0.0.1 and [::1])');
 
 const publicOrigin = secureUrl
   .refine((value) => {
-    const url = new URL(value);
-    return (url.pathname === '/' || url.pathname === '') && !url.search && !url.hash && !url.username && !url.password;
+    const url = tryUrl(value);
+    return !url || ((url.pathname === '/' || url.pathname === '') && !url.search && !url.hash && !url.username && !url.password);
   }, 'must be an origin such as https://mcp.example.com, with no path, query or credentials')
   .transform((value) => new URL(value).origin);
 
@@ -72,9 +81,9 @@ const publicOrigin = secureUrl
 const RESERVED_PATH = /^\/(authorize|token|register|consent|healthz|oauth|\.well-known)(\/|$)/;
 
 const downstreamUrl = httpUrl
-  .refine((value) => !new URL(value).search && !new URL(value).hash, 'must not carry a query or fragment')
-  .refine((value) => new URL(value).pathname.replace(/\/+$/, '') !== '', 'must include the MCP path, such as /mcp')
-  .refine((value) => !RESERVED_PATH.test(new URL(value).pathname), 'must not use a path the proxy reserves for OAuth (/authorize, /token, /register, /consent, /oauth, /.well-known)')
+  .refine((value) => !tryUrl(value)?.search && !tryUrl(value)?.hash, 'must not carry a query or fragment')
+  .refine((value) => tryUrl(value)?.pathname.replace(/\/+$/, '') !== '', 'must include the MCP path, such as /mcp')
+  .refine((value) => !RESERVED_PATH.test(tryUrl(value)?.pathname ?? ''), 'must not use a path the proxy reserves for OAuth (/authorize, /token, /register, /consent, /oauth, /.well-known)')
   .transform((value) => new URL(value));
 
 const upstreamSchema = z
@@ -89,14 +98,11 @@ const upstreamSchema = z
     scopes: listOf(z.string().min(1)).default(['openid', 'email', 'profile']),
     tokenAuthMethod: z.enum(UPSTREAM_TOKEN_AUTH_METHODS).default('client_secret_basic'),
   })
-  .superRefine((upstream, ctx) => {
-    if (!upstream.issuer && !(upstream.authorizationUrl && upstream.tokenUrl)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['issuer'],
-        message: 'is required (or give both the authorization and the token URL)',
-      });
-    }
+  // `when` makes this run even when other upstream fields failed, so every problem is reported at once.
+  .refine((upstream) => Boolean(upstream.issuer || (upstream.authorizationUrl && upstream.tokenUrl)), {
+    path: ['issuer'],
+    message: 'is required (or give both the authorization and the token URL)',
+    when: () => true,
   });
 
 export const configSchema = z.object({

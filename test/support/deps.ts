@@ -32,3 +32,17 @@ export async function codecFor(keys: readonly string[], clock: () => number = Da
   const ring = await KeyRing.create(keys.map((key) => new Uint8Array(Buffer.from(key, 'base64url'))));
   return { ring, codec: new CapsuleCodec(ring, clock) };
 }
+
+/** The real app in-process (Hono's app.request), for endpoints that never reach the upstream. */
+export async function inProcessApp(config: Config = testConfig(), clock: () => number = Date.now) {
+  const { buildDeps } = await import('../../src/runtime/deps.js');
+  const { createApp } = await import('../../src/http/app.js');
+  const { createForwarder } = await import('../../src/proxy/index.js');
+  const { silentLogger } = await import('../../src/observability/logger.js');
+  const deps = await buildDeps(config, {
+    logger: silentLogger,
+    clock,
+    forwarder: createForwarder({ runtime: 'web', headersTimeoutMs: 1000, logger: silentLogger }),
+  });
+  return { app: createApp(deps), deps };
+}
