@@ -1,0 +1,117 @@
+/**
+ * Capsule sizes for typical upstream sessions, and the cost of opening an
+ * access capsule with jose against a raw AES-256-GCM decrypt of the same
+ * bytes (the baseline), measured in the same run. Run: npm run bench:capsules
+ */
+import { createDecipheriv } from 'node:crypto';
+import { CapsuleCodec } from '../src/crypto/capsule.js';
+import type { AccessPayload } from '../src/crypto/capsule-schemas.js';
+import { KeyRing } from '../src/crypto/keyring.js';
+import { deriveClientSecret } from '../src/crypto/client-secret.js';
+
+const randomText = (length: number) => Buffer.from(crypto.getRandomValues(new Uint8Array(length))).toString('base64url').slice(0, length);
+
+const SESSIONS = {
+  // Google: opaque ~220-character access token, ~100-character refresh token.
+  google: { access: randomText(220), refresh: randomText(103) },
+  // Entra ID: a JWT access token of ~1.6 KB and a ~1.4 KB refresh token.
+  entra: { access: `eyJ${randomText(1600)}`, refresh: randomText(1400) },
+  // The embedded development IdP (oidc-provider): 43-character opaque tokens.
+  'oidc-provider': { access: randomText(43), refresh: randomText(43) },
+};
+
+const keyBytes = new Uint8Array(32).fill(7);
+const ring = await KeyRing.create([keyBytes]);
+const codec = new CapsuleCodec(ring);
+const now = codec.nowSeconds();
+
+const clientId = await codec.seal('client', {
+  redirect_uris: ['http://127.0.0.1:33418/callback', 'https://vscode.dev/redirect'],
+  token_endpoint_auth_method: 'none',
+  grant_types: ['authorization_code', 'refresh_token'],
+  response_types: ['code'],
+  client_name: 'Visual Studio Code',
+  iat: now,
+});
+await deriveClientSecret(ring, ring.sealing.kid, clientId);
+
+const identity = { sub: '110169484474386276334', email: 'alice.example@gmail.com', email_verified: true, name: 'Alice Example' };
+const rows: string[][] = [['session', 'client_id', 'access token', 'refresh token']];
+let sample: string | undefined;
+for (const [name, tokens] of Object.entries(SESSIONS)) {
+  const access: AccessPayload = {
+    identity,
+    upstream: { access_token: tokens.access, expires_at: now + 3600 },
+    cid: 'Xc2QZx0v9cJqk1T4b1s0Aw',
+    scope: '',
+    aud: 'https://mcp.example.com/mcp',
+    gid: randomText(43),
+    jti: randomText(43),
+    iat: now,
+    exp: now + 3600,
+  };
+  const accessToken = await codec.seal('access', access);
+  const refreshToken = await codec.seal('refresh', {
+    ...access,
+    upstream: { ...access.upstream, refresh_token: tokens.refresh },
+    gen: 0,
+  });
+  if (name === 'google') sample = accessToken;
+  rows.push([name, String(clientId.length), String(accessToken.length), String(refreshToken.length)]);
+}
+console.log('Capsule sizes (characters)');
+for (const row of rows) console.log(row.map((cell) => cell.padEnd(16)).join(''));
+
+// Baseline: node:crypto AES-256-GCM over the same compact JWE bytes, key material prepared once.
+// The proxy's derived keys are non-extractable by design; the baseline derives an extractable twin.
+async function extractableAccessKey(): Promise<CryptoKey> {
+  const master = await crypto.subtle.importKey('raw', keyBytes, 'HKDF', false, ['deriveKey']);
+  const encode = (text: string) => new TextEncoder().encode(text);
+  return crypto.subtle.deriveKey(
+    { name: 'HKDF', hash: 'SHA-256', salt: encode('mcp-capsule/v1'), info: encode('capsule:access') },
+    master,
+    { name: 'AES-GCM', length: 256 },
+    true,
+    ['decrypt'],
+  );
+}
+const aesKey = Buffer.from(await crypto.subtle.exportKey('raw', await extractableAccessKey()));
+const [header, , iv, ciphertext, tag] = sample!.split('.');
+function rawOpen(): string {
+  const decipher = createDecipheriv('aes-256-gcm', aesKey, Buffer.from(iv!, 'base64url'));
+  decipher.setAAD(Buffer.from(header!, 'ascii'));
+  decipher.setAuthTag(Buffer.from(tag!, 'base64url'));
+  return Buffer.concat([decipher.update(Buffer.from(ciphertext!, 'base64url')), decipher.final()]).toString('utf8');
+}
+if (JSON.parse(rawOpen()).aud !== 'https://mcp.example.com/mcp') throw new Error('baseline decrypt disagrees with the capsule');
+
+async function opsPerSecond(run: () => unknown, durationMs = 1500): Promise<number> {
+  const until = performance.now() + durationMs;
+  let count = 0;
+  while (performance.now() < until) {
+    for (let i = 0; i < 100; i++) await run();
+    count += 100;
+  }
+  return count / (durationMs / 1000);
+}
+
+const results: Array<{ name: string; ops: number }> = [];
+for (let round = 0; round < 3; round++) {
+  // Alternate the order each round so neither variant always runs warm.
+  const variants: Array<[string, () => unknown]> = [
+    ['raw AES-GCM (baseline)', rawOpen],
+    ['capsule open (jose + zod)', () => codec.open('access', sample!)],
+  ];
+  if (round % 2) variants.reverse();
+  for (const [name, run] of variants) results.push({ name, ops: await opsPerSecond(run) });
+}
+const median = (name: string) => {
+  const values = results.filter((r) => r.name === name).map((r) => r.ops).sort((a, b) => a - b);
+  return values[Math.floor(values.length / 2)]!;
+};
+const baseline = median('raw AES-GCM (baseline)');
+console.log('\nOpening a Google-session access capsule (median of 3 rounds)');
+for (const name of ['raw AES-GCM (baseline)', 'capsule open (jose + zod)']) {
+  const ops = median(name);
+  console.log(`${name.padEnd(28)} ${Math.round(ops).toString().padStart(9)} ops/s  ${(1e6 / ops).toFixed(1).padStart(7)} µs/op  ${(ops / baseline).toFixed(2)}x`);
+}

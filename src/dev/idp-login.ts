@@ -1,0 +1,83 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type Provider from 'oidc-provider';
+
+/** Where the embedded IdP sends the browser to sign in; the provider appends the interaction uid. */
+export const INTERACTION_PATH = /^\/interaction\/([\w-]+)$/;
+
+const MAX_FORM_BYTES = 16 * 1024;
+
+/**
+ * The embedded IdP's only screen: a login form that accepts any name. We serve it ourselves rather
+ * than enabling oidc-provider's devInteractions so the page stays small and free of debug dumps and
+ * the provider stays quiet. Field names (`login`, `password`) match devInteractions so browser
+ * helpers recognise either.
+ */
+export async function handleLoginInteraction(
+  provider: Provider,
+  uid: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  let details: Awaited<ReturnType<Provider['interactionDetails']>>;
+  try {
+    details = await provider.interactionDetails(req, res);
+  } catch {
+    // A missing or stale interaction cookie is a user-visible dead end, not a server fault.
+    return sendHtml(res, 400, '<p>This sign-in attempt has expired. Start again from the application.</p>');
+  }
+  if (details.uid !== uid) return sendHtml(res, 400, '<p>Interaction mismatch.</p>');
+
+  if (details.prompt.name !== 'login') {
+    // loadExistingGrant already approves scopes; anything else (e.g. native-client consent) is approved too.
+    const grant = details.grantId
+      ? await provider.Grant.find(details.grantId)
+      : new provider.Grant({ accountId: details.session?.accountId, clientId: String(details.params['client_id']) });
+    if (!grant) return sendHtml(res, 400, '<p>Grant not found.</p>');
+    const missing = details.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[] };
+    if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
+    if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
+    return provider.interactionFinished(req, res, { consent: { grantId: await grant.save() } }, { mergeWithLastSubmission: true });
+  }
+
+  if (req.method === 'GET') return sendHtml(res, 200, loginForm(uid));
+  if (req.method !== 'POST') return sendHtml(res, 405, '<p>Method not allowed.</p>');
+
+  const login = new URLSearchParams(await readBody(req)).get('login')?.trim().toLowerCase() ?? '';
+  if (!login || login.length > 64) return sendHtml(res, 400, loginForm(uid, 'Enter a login name (any name works).'));
+  await provider.interactionFinished(req, res, { login: { accountId: login } }, { mergeWithLastSubmission: false });
+}
+
+function loginForm(uid: string, problem?: string): string {
+  return `<h1>Embedded IdP sign-in</h1>
+${problem ? `<p role="alert">${escapeHtml(problem)}</p>` : ''}
+<form method="post" action="/interaction/${escapeHtml(uid)}" autocomplete="off">
+  <input type="hidden" name="prompt" value="login">
+  <input type="text" name="login" placeholder="Any login" required autofocus>
+  <input type="password" name="password" placeholder="Any password">
+  <button type="submit">Sign in</button>
+</form>`;
+}
+
+function sendHtml(res: ServerResponse, status: number, body: string): void {
+  res.writeHead(status, {
+    'content-type': 'text/html; charset=utf-8',
+    'cache-control': 'no-store',
+    'x-frame-options': 'DENY',
+  });
+  res.end(`<!doctype html><html><head><meta charset="utf-8"><title>Embedded IdP</title></head><body>${body}</body></html>`);
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_FORM_BYTES) throw new Error('login form body too large');
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}

@@ -1,0 +1,12 @@
+/** The library surface: embed the proxy in another server or build on its parts. */
+export { createApp } from './http/app.js';
+export type { AppDeps } from './http/deps.js';
+export { buildDeps } from './runtime/deps.js';
+export { startNodeProxy } from './runtime/node.js';
+export { loadConfigFromEnv, parseConfig, ConfigError, ENV_BINDINGS } from './config/env.js';
+export type { Config, ConfigInput } from './config/schema.js';
+export { KeyRing, generateMasterKey } from './crypto/keyring.js';
+export { CapsuleCodec, CapsuleError } from './crypto/capsule.js';
+export { MemoryReplayStore } from './store/replay-store.js';
+export type { ReplayStore } from './store/replay-store.js';
+export { createLogger } from './observability/logger.js';

@@ -1,0 +1,42 @@
+import type { Logger } from '../observability/logger.js';
+import { FetchForwarder } from './fetch-forwarder.js';
+import type { Forwarder } from './forwarder.js';
+import { UndiciForwarder } from './undici-forwarder.js';
+
+export interface CreateForwarderOptions {
+  /** How long to wait for the downstream's response headers before answering 504. */
+  readonly headersTimeoutMs: number;
+  readonly logger: Logger;
+  /** `node`: undici pools piped into Node's raw response (falls back to fetch without Node objects). `web`: fetch only. */
+  readonly runtime: 'node' | 'web';
+}
+
+export function createForwarder(options: CreateForwarderOptions): Forwarder {
+  const { headersTimeoutMs, logger } = options;
+  return options.runtime === 'node'
+    ? new UndiciForwarder({ headersTimeoutMs, logger })
+    : new FetchForwarder({ headersTimeoutMs, logger });
+}
+
+export type { ForwardRequest, Forwarder } from './forwarder.js';
+export { FetchForwarder, CLIENT_CLOSED_REQUEST } from './fetch-forwarder.js';
+export type { FetchForwarderOptions } from './fetch-forwarder.js';
+export { UndiciForwarder } from './undici-forwarder.js';
+export type { UndiciForwarderOptions } from './undici-forwarder.js';
+export {
+  outboundRequestHeaders,
+  responseHeadersToForward,
+  responseHeaderRecordToForward,
+  connectionTokens,
+  IDENTITY_HEADERS,
+} from './outbound-headers.js';
+export type { OutboundHeaderOptions, HeaderRecord } from './outbound-headers.js';
+export {
+  classifyDownstreamError,
+  downstreamFailureResponse,
+  reportDownstreamFailure,
+  DownstreamHeadersTimeoutError,
+  DOWNSTREAM_UNAVAILABLE_CODE,
+  DOWNSTREAM_TIMEOUT_CODE,
+} from './failures.js';
+export type { DownstreamFailure } from './failures.js';

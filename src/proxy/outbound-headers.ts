@@ -1,0 +1,116 @@
+/**
+ * Which headers cross the proxy, in each direction.
+ *
+ * Request side: everything the client sent except what belongs to the hop (RFC 9110 §7.6.1),
+ * what names the proxy's own origin (`host`), and anything the client could use to speak
+ * with an identity or credential that is not its own. The route's credential is set last.
+ * MCP headers (`mcp-session-id`, `mcp-protocol-version`, `last-event-id`, `mcp-method`,
+ * `mcp-name`, `mcp-param-*`), `accept` and `content-type` pass untouched.
+ *
+ * `content-length` is kept: the body is streamed through byte for byte, so the length the
+ * client declared stays true and undici sends it instead of switching to chunked. A forwarder
+ * that re-materializes the body (already read by an earlier handler) drops it itself.
+ */
+
+/** Headers that describe one connection, never the message (RFC 9110 §7.6.1, RFC 9112 §9.6). */
+const HOP_BY_HOP = [
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'http2-settings',
+  'proxy-authenticate',
+  'proxy-authorization',
+] as const;
+
+/**
+ * Identity headers a downstream may trust when it sits behind us (`identity-headers` mode,
+ * the oauth2-proxy/obot convention). A client could send them itself, so they never pass.
+ */
+export const IDENTITY_HEADERS = [
+  'x-forwarded-user',
+  'x-forwarded-email',
+  'x-forwarded-name',
+  'x-forwarded-access-token',
+  'x-forwarded-preferred-username',
+  'x-forwarded-groups',
+] as const;
+
+const REQUEST_DROP: ReadonlySet<string> = new Set<string>([
+  ...HOP_BY_HOP,
+  ...IDENTITY_HEADERS,
+  'host',
+  'authorization',
+  'cookie',
+  // Node's server already answered `100 Continue`; undici refuses to send `expect` at all.
+  'expect',
+]);
+
+// The downstream's cookies would land on the proxy's origin, beside the proxy's own
+// `__Host-` consent and browser-binding cookies (which any response from this host may
+// overwrite) and shared by every route mounted there. MCP keeps sessions in
+// `Mcp-Session-Id`, not cookies, so nothing legitimate is lost by dropping them.
+const RESPONSE_DROP: ReadonlySet<string> = new Set<string>([...HOP_BY_HOP, 'set-cookie']);
+
+export interface OutboundHeaderOptions {
+  /** The route's downstream credential, e.g. `{ authorization: 'Bearer …' }`; set after stripping. */
+  readonly credential: Readonly<Record<string, string>>;
+}
+
+/** The names listed in a `Connection` header, lowercased: per RFC 9110 they are hop-by-hop too. */
+export function connectionTokens(value: string | string[] | null | undefined): ReadonlySet<string> | undefined {
+  if (value === null || value === undefined) return undefined;
+  const joined = Array.isArray(value) ? value.join(',') : value;
+  const tokens = new Set<string>();
+  for (const token of joined.split(',')) {
+    const name = token.trim().toLowerCase();
+    if (name !== '') tokens.add(name);
+  }
+  return tokens.size === 0 ? undefined : tokens;
+}
+
+/** Headers to send downstream for a request that arrived with `incoming`. */
+export function outboundRequestHeaders(incoming: Headers, options: OutboundHeaderOptions): Headers {
+  const named = connectionTokens(incoming.get('connection'));
+  const outbound = new Headers();
+  incoming.forEach((value, name) => {
+    if (REQUEST_DROP.has(name) || named?.has(name)) return;
+    outbound.append(name, value);
+  });
+  for (const [name, value] of Object.entries(options.credential)) outbound.set(name, value);
+  return outbound;
+}
+
+function dropsResponseHeader(name: string, named: ReadonlySet<string> | undefined): boolean {
+  return RESPONSE_DROP.has(name) || (named?.has(name) ?? false);
+}
+
+/** The downstream's response headers that may reach the client (fetch `Headers` form). */
+export function responseHeadersToForward(downstream: Headers): Headers {
+  const named = connectionTokens(downstream.get('connection'));
+  const forwarded = new Headers();
+  downstream.forEach((value, name) => {
+    if (!dropsResponseHeader(name, named)) forwarded.append(name, value);
+  });
+  return forwarded;
+}
+
+export type HeaderRecord = Record<string, string | string[]>;
+
+/** The same filter for undici's header record (lowercase names, repeated headers as arrays). */
+export function responseHeaderRecordToForward(
+  downstream: Readonly<Record<string, string | string[] | undefined>>,
+): HeaderRecord {
+  const named = connectionTokens(downstream['connection']);
+  const forwarded: HeaderRecord = {};
+  for (const name in downstream) {
+    const value = downstream[name];
+    if (value === undefined) continue;
+    const lower = name.toLowerCase();
+    if (!dropsResponseHeader(lower, named)) forwarded[lower] = value;
+  }
+  return forwarded;
+}

@@ -1,0 +1,304 @@
+import { request as httpRequest } from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import { once } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Hono } from 'hono';
+import { FetchForwarder } from '../../src/proxy/fetch-forwarder.js';
+import type { Forwarder } from '../../src/proxy/forwarder.js';
+import { UndiciForwarder } from '../../src/proxy/undici-forwarder.js';
+import {
+  DOWNSTREAM_CREDENTIAL,
+  drain,
+  proxyApp,
+  readUntil,
+  recordingLogger,
+  refusingOrigin,
+  serveApp,
+  startDownstream,
+  within,
+} from './harness.js';
+import type { Downstream, Echo } from './harness.js';
+
+const HEADERS_TIMEOUT_MS = 400;
+const BOUND_MS = 5000;
+
+type Kind = 'undici (served)' | 'fetch (served)' | 'fetch fallback (app.request)';
+const KINDS: Kind[] = ['undici (served)', 'fetch (served)', 'fetch fallback (app.request)'];
+
+let downstream: Downstream;
+const logger = recordingLogger();
+let fallbackCalls = 0;
+const clients = new Map<Kind, (path: string, init?: RequestInit) => Promise<Response>>();
+const origins = new Map<Kind, string>();
+const cleanups: Array<() => Promise<void>> = [];
+
+beforeAll(async () => {
+  downstream = await startDownstream();
+  const refused = await refusingOrigin();
+
+  const fetchFallback = new FetchForwarder({ headersTimeoutMs: HEADERS_TIMEOUT_MS, logger });
+  const countingFallback: Forwarder = {
+    forward: (c, request) => {
+      fallbackCalls++;
+      return fetchFallback.forward(c, request);
+    },
+    close: () => fetchFallback.close(),
+  };
+  const undici = new UndiciForwarder({ headersTimeoutMs: HEADERS_TIMEOUT_MS, logger, fallback: countingFallback, closeGraceMs: 100 });
+  const web = new FetchForwarder({ headersTimeoutMs: HEADERS_TIMEOUT_MS, logger });
+  cleanups.push(() => undici.close(), () => web.close());
+
+  const undiciApp: Hono = proxyApp(undici, downstream.origin, refused);
+  const served = await serveApp(undiciApp);
+  const servedWeb = await serveApp(proxyApp(web, downstream.origin, refused));
+  cleanups.push(served.close, servedWeb.close);
+
+  origins.set('undici (served)', served.origin);
+  origins.set('fetch (served)', servedWeb.origin);
+  clients.set('undici (served)', (path, init) => fetch(`${served.origin}${path}`, init));
+  clients.set('fetch (served)', (path, init) => fetch(`${servedWeb.origin}${path}`, init));
+  clients.set('fetch fallback (app.request)', async (path, init) => undiciApp.request(path, init));
+});
+
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+  await downstream.close();
+});
+
+const JSON_RPC = '{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}}';
+
+describe.each(KINDS)('forwarding through %s', (kind) => {
+  const send = (path: string, init?: RequestInit) => clients.get(kind)!(path, init);
+
+  it('round-trips a POST with its JSON body and query string', async () => {
+    const response = await send('/d/echo/mcp?x=1&y=two%20words', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON_RPC,
+    });
+    expect(response.status).toBe(200);
+    const echo = (await response.json()) as Echo;
+    expect(echo.method).toBe('POST');
+    expect(echo.url).toBe('/echo/mcp?x=1&y=two%20words');
+    expect(echo.body).toBe(JSON_RPC);
+  });
+
+  it('strips the client credential, cookies and spoofed identity headers, adds the downstream credential, keeps MCP headers', async () => {
+    const response = await send('/d/echo', {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        authorization: 'Bearer client-capsule-must-not-leak',
+        cookie: '__Host-consent=secret',
+        'proxy-authorization': 'Basic c2VjcmV0',
+        'x-forwarded-user': 'mallory',
+        'X-Forwarded-Email': 'mallory@evil.example',
+        'x-forwarded-name': 'Mallory',
+        'X-FORWARDED-ACCESS-TOKEN': 'stolen-token',
+        'mcp-session-id': 'session-abc',
+        'mcp-protocol-version': '2025-06-18',
+        'mcp-method': 'tools/call',
+        'mcp-name': 'search',
+        'mcp-param-query': 'cats',
+        'last-event-id': '42',
+      },
+      body: JSON_RPC,
+    });
+    const echo = (await response.json()) as Echo;
+    const seen = echo.headers;
+    expect(seen['authorization']).toBeUndefined();
+    expect(seen['x-api-key']).toBe(DOWNSTREAM_CREDENTIAL['x-api-key']);
+    expect(seen['x-forwarded-user']).toBe('alice');
+    expect(JSON.stringify(seen)).not.toContain('client-capsule-must-not-leak');
+    expect(JSON.stringify(seen)).not.toContain('mallory');
+    for (const name of ['cookie', 'proxy-authorization', 'x-forwarded-email', 'x-forwarded-name', 'x-forwarded-access-token']) {
+      expect(seen[name], name).toBeUndefined();
+    }
+    expect(seen).toMatchObject({
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-session-id': 'session-abc',
+      'mcp-protocol-version': '2025-06-18',
+      'mcp-method': 'tools/call',
+      'mcp-name': 'search',
+      'mcp-param-query': 'cats',
+      'last-event-id': '42',
+      host: new URL(downstream.origin).host,
+    });
+    expect(echo.body).toBe(JSON_RPC);
+  });
+
+  it('passes mcp-session-id and the proxy’s own headers back; drops hop-by-hop headers and set-cookie', async () => {
+    const response = await send('/d/echo', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON_RPC });
+    await response.arrayBuffer();
+    expect(response.headers.get('mcp-session-id')).toBe('session-123');
+    expect(response.headers.get('x-downstream')).toBe('kept');
+    expect(response.headers.get('x-request-id')).toBe('req-1');
+    expect(response.headers.get('set-cookie')).toBeNull();
+    expect(response.headers.get('x-internal-hop')).toBeNull();
+    expect(response.headers.get('proxy-authenticate')).toBeNull();
+    expect(response.headers.get('connection') ?? '').not.toContain('x-internal-hop');
+    if (kind === 'fetch fallback (app.request)') {
+      expect(response.headers.get('connection')).toBeNull();
+      expect(response.headers.get('keep-alive')).toBeNull();
+    }
+  });
+
+  it('forwards the exact body when an earlier handler already parsed it', async () => {
+    const spaced = '{ "jsonrpc": "2.0",  "id": 7,\n "method": "tools/list" }';
+    const response = await send('/parsed/echo', { method: 'POST', headers: { 'content-type': 'application/json' }, body: spaced });
+    expect(response.status).toBe(200);
+    const echo = (await response.json()) as Echo;
+    expect(echo.body).toBe(spaced);
+    if (echo.headers['content-length'] !== undefined) expect(echo.headers['content-length']).toBe(String(Buffer.byteLength(spaced)));
+  });
+
+  it('streams SSE: the first event arrives before the downstream sends the second', async () => {
+    const id = randomUUID();
+    const gate = downstream.gate(id);
+    const response = await within(send(`/d/sse?id=${id}`, { headers: { accept: 'text/event-stream' } }), BOUND_MS, 'SSE headers');
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('text/event-stream');
+    const reader = response.body!.getReader();
+    const first = await within(readUntil(reader, 'data: first\n\n'), BOUND_MS, 'the first event (buffered proxy?)');
+    expect(gate.afterGate).toBe(false);
+    expect(first).not.toContain('second');
+    gate.release();
+    const rest = await within(drain(reader), BOUND_MS, 'the rest of the stream');
+    expect(`${first}${rest}`).toContain('data: second\n\n');
+    expect(gate.afterGate).toBe(true);
+  });
+
+  it('aborts the downstream request when the client disconnects mid-stream', async () => {
+    const id = randomUUID();
+    const gate = downstream.gate(id);
+    const client = new AbortController();
+    const response = await send(`/d/sse?id=${id}`, { signal: client.signal });
+    const reader = response.body!.getReader();
+    await within(readUntil(reader, 'data: first'), BOUND_MS, 'the first event');
+    client.abort();
+    await reader.cancel().catch(() => {});
+    await within(gate.closed, BOUND_MS, 'the downstream to see its request close');
+    expect(gate.afterGate).toBe(false);
+  });
+
+  it('answers 502 with a JSON-RPC error, quickly and without internals, when the downstream refuses connections', async () => {
+    const before = logger.entries.length;
+    const response = await within(
+      send('/refused/mcp', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON_RPC }),
+      BOUND_MS,
+      'the 502',
+    );
+    expect(response.status).toBe(502);
+    expect(response.headers.get('content-type')).toContain('application/json');
+    const text = await response.text();
+    expect(JSON.parse(text)).toEqual({
+      jsonrpc: '2.0',
+      id: null,
+      error: { code: -32000, message: 'Downstream MCP server unavailable' },
+    });
+    const logged = logger.entries.slice(before).filter((entry) => entry.message === 'downstream request failed');
+    expect(logged).toHaveLength(1);
+    expect(logged[0]!.level).toBe('warn');
+    expect(logged[0]!.fields['reason']).toBe('ECONNREFUSED');
+    expect(JSON.stringify(logged)).not.toContain('pw-s3cret');
+  });
+
+  it('answers 504 when the downstream sends no headers within headersTimeoutMs, and lets go of it', async () => {
+    const id = randomUUID();
+    const gate = downstream.gate(id);
+    const response = await within(send(`/d/hang?id=${id}`), BOUND_MS, 'the 504');
+    expect(response.status).toBe(504);
+    const body = (await response.json()) as { error: { code: number; message: string } };
+    expect(body.error).toEqual({ code: -32001, message: 'Downstream MCP server unavailable' });
+    await within(gate.closed, BOUND_MS, 'the hung downstream request to be closed');
+  });
+
+  it('ends the client stream with an error when the downstream resets mid-stream, then serves the next request', async () => {
+    const id = randomUUID();
+    const gate = downstream.gate(id);
+    const before = logger.entries.length;
+    const response = await send(`/d/reset?id=${id}`);
+    expect(response.status).toBe(200);
+    const reader = response.body!.getReader();
+    await within(readUntil(reader, 'data: partial'), BOUND_MS, 'the partial event');
+    gate.release();
+    await expect(within(drain(reader), BOUND_MS, 'the cut stream')).rejects.toThrow();
+    expect(logger.entries.slice(before).some((entry) => entry.message === 'downstream response interrupted')).toBe(true);
+
+    const next = await send('/d/echo', { method: 'POST', body: JSON_RPC });
+    expect(next.status).toBe(200);
+    expect(((await next.json()) as Echo).body).toBe(JSON_RPC);
+  });
+
+  it('delivers a response the downstream compressed anyway, decodable by the client', async () => {
+    const response = await send('/d/gzip', { headers: { 'accept-encoding': 'gzip' } });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ jsonrpc: '2.0', id: 1, result: { compressed: true } });
+  });
+
+  it('answers 502 when the downstream drops the connection mid-upload, and keeps serving', async () => {
+    const upload = 'x'.repeat(4 * 1024 * 1024);
+    const response = await within(send('/d/drop', { method: 'POST', body: upload }), BOUND_MS, 'the 502');
+    expect(response.status).toBe(502);
+    expect(((await response.json()) as { error: { code: number } }).error.code).toBe(-32000);
+    const next = await send('/d/echo', { method: 'POST', body: JSON_RPC });
+    expect(((await next.json()) as Echo).body).toBe(JSON_RPC);
+  });
+
+  it.each(['/touch-before', '/header-after'])('keeps streaming behind middleware that touches the response (%s)', async (prefix) => {
+    const id = randomUUID();
+    const gate = downstream.gate(id);
+    const response = await send(`${prefix}/sse?id=${id}`);
+    if (prefix === '/touch-before') expect(response.headers.get('access-control-allow-origin')).toBe('*');
+    const reader = response.body!.getReader();
+    const first = await within(readUntil(reader, 'data: first\n\n'), BOUND_MS, 'the first event');
+    gate.release();
+    const text = `${first}${await within(drain(reader), BOUND_MS, 'the rest')}`;
+    expect(text).toBe('event: message\ndata: first\n\nevent: message\ndata: second\n\n');
+  });
+});
+
+async function rawPost(origin: string, path: string, headers: Record<string, string>, chunks: string[]): Promise<{ status: number; body: string }> {
+  const req = httpRequest(`${origin}${path}`, { method: 'POST', headers });
+  const write = () => {
+    for (const chunk of chunks) req.write(chunk);
+    req.end();
+  };
+  if (headers['expect'] === '100-continue') req.once('continue', write);
+  else write();
+  const [res] = (await once(req, 'response')) as [IncomingMessage];
+  let body = '';
+  for await (const chunk of res) body += String(chunk);
+  return { status: res.statusCode ?? 0, body };
+}
+
+describe.each(['undici (served)', 'fetch (served)'] as const)('raw HTTP/1.1 uploads through %s', (kind) => {
+  it('streams a chunked body without content-length', async () => {
+    const { status, body } = await rawPost(origins.get(kind)!, '/d/echo/chunked', { 'content-type': 'application/json', 'transfer-encoding': 'chunked' }, ['{"jsonrpc":', '"2.0","id":2,', '"method":"ping"}']);
+    expect(status).toBe(200);
+    const echo = JSON.parse(body) as Echo;
+    expect(echo.body).toBe('{"jsonrpc":"2.0","id":2,"method":"ping"}');
+  });
+
+  it('accepts Expect: 100-continue and does not forward it', async () => {
+    const payload = JSON_RPC;
+    const { status, body } = await rawPost(origins.get(kind)!, '/d/echo/continue', { 'content-type': 'application/json', 'content-length': String(payload.length), expect: '100-continue' }, [payload]);
+    expect(status).toBe(200);
+    const echo = JSON.parse(body) as Echo;
+    expect(echo.body).toBe(payload);
+    expect(echo.headers['expect']).toBeUndefined();
+  });
+});
+
+describe('path selection', () => {
+  it('uses undici for served requests and the fetch fallback only without Node objects', async () => {
+    const before = fallbackCalls;
+    await (await clients.get('undici (served)')!('/d/echo', { method: 'POST', body: '{}' })).arrayBuffer();
+    expect(fallbackCalls).toBe(before);
+    await (await clients.get('fetch fallback (app.request)')!('/d/echo', { method: 'POST', body: '{}' })).arrayBuffer();
+    expect(fallbackCalls).toBe(before + 1);
+  });
+});
