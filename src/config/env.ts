@@ -29,6 +29,7 @@ export const ENV_BINDINGS: readonly EnvBinding[] = [
   { name: 'CAPSULE_UPSTREAM_CLIENT_SECRET', path: ['upstream', 'clientSecret'], secret: true, description: "The proxy's client_secret at the upstream provider." },
   { name: 'CAPSULE_UPSTREAM_SCOPES', path: ['upstream', 'scopes'], description: 'Scopes requested upstream (space- or comma-separated).' },
   { name: 'CAPSULE_UPSTREAM_TOKEN_AUTH', path: ['upstream', 'tokenAuthMethod'], description: 'client_secret_basic or client_secret_post at the upstream token endpoint.' },
+  { name: 'CAPSULE_UPSTREAM_TIMEOUT', path: ['upstream', 'timeout'], description: 'How long a request to the upstream provider may take (seconds, or 10s, 1m).' },
   { name: 'CAPSULE_MCP_URL', path: ['mcp', 'url'], description: 'The downstream MCP server. The proxy serves it at the same path.' },
   { name: 'CAPSULE_DOWNSTREAM_AUTH', path: ['mcp', 'auth'], description: 'Credential the downstream receives: upstream-token or identity-headers.' },
   { name: 'CAPSULE_DOWNSTREAM_TIMEOUT', path: ['mcp', 'timeout'], description: "How long to wait for the downstream's response headers (seconds, or 30s, 2m)." },

@@ -97,6 +97,8 @@ const upstreamSchema = z
     clientSecret: z.string().min(1).optional(),
     scopes: listOf(z.string().min(1)).default(['openid', 'email', 'profile']),
     tokenAuthMethod: z.enum(UPSTREAM_TOKEN_AUTH_METHODS).default('client_secret_basic'),
+    /** Seconds before a request to the provider (discovery, token, userinfo) is abandoned. */
+    timeout: duration(10),
   })
   // `when` makes this run even when other upstream fields failed, so every problem is reported at once.
   .refine((upstream) => Boolean(upstream.issuer || (upstream.authorizationUrl && upstream.tokenUrl)), {

@@ -1,7 +1,13 @@
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import type { Clock } from '../crypto/capsule.js';
 import { randomToken } from '../crypto/encoding.js';
 import type { Logger } from '../observability/logger.js';
+
+/** A forwarder that wrote to Node's response directly leaves Hono a placeholder; the real status is on the socket. */
+function statusSent(c: Context): number {
+  const outgoing = (c.env as { outgoing?: { statusCode?: number } } | undefined)?.outgoing;
+  return c.res.headers.has('x-hono-already-sent') && outgoing?.statusCode ? outgoing.statusCode : c.res.status;
+}
 
 /**
  * One line per request. The query string is never logged: on /authorize and
@@ -17,7 +23,7 @@ export function accessLog(logger: Logger, clock: Clock): MiddlewareHandler {
       request_id: requestId,
       method: c.req.method,
       path: c.req.path,
-      status: c.res.status,
+      status: statusSent(c),
       ms: clock() - started,
     });
   };

@@ -17,6 +17,14 @@ export function mcpRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
   const credentialFor = CREDENTIAL_MODES[config.mcp.auth];
   const scope = config.scopes.join(' ') || undefined;
 
+  // A downstream 401 means it refused the upstream credential: the client should refresh with us.
+  const downstreamRefusedChallenge = bearerChallenge({
+    resourceMetadata: endpoints.protectedResourceMetadata,
+    scope,
+    error: 'invalid_token',
+    description: 'The MCP server refused the credential; refresh the access token.',
+  });
+
   app.use(endpoints.mcpPath, apiCors());
   app.all(endpoints.mcpPath, async (c) => {
     const result = await verifyBearer(c.req.header('authorization'), {
@@ -41,7 +49,7 @@ export function mcpRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
     const target = new URL(config.mcp.url);
     target.search = new URL(c.req.url).search;
     const headers = outboundRequestHeaders(c.req.raw.headers, { credential: credentialFor(result.token) });
-    return deps.forwarder.forward(c, { target, headers });
+    return deps.forwarder.forward(c, { target, headers, unauthorizedChallenge: downstreamRefusedChallenge });
   });
 
   return app;

@@ -5,10 +5,13 @@ import { resolveClient, type ResolvedClient } from './clients.js';
 import { invalidClient, invalidRequest, OAuthError } from './errors.js';
 import type { Params } from './params.js';
 
-/** invalid_client with the challenge RFC 6749 §5.2 asks for when the client tried HTTP authentication. */
-function rejectClient(usedBasic: boolean, description: string, detail?: string): OAuthError {
+/**
+ * invalid_client, always 401 with a challenge: RFC 6749 §5.2 requires it when the
+ * client tried HTTP authentication and allows it otherwise.
+ */
+function rejectClient(description: string, detail?: string): OAuthError {
   const error = invalidClient(description, detail);
-  if (usedBasic) error.challenge = 'Basic realm="mcp-capsule"';
+  error.challenge = 'Basic realm="mcp-capsule"';
   return error;
 }
 
@@ -45,26 +48,26 @@ export async function authenticateClient(
 ): Promise<ResolvedClient> {
   const usedBasic = authorization !== undefined && /^Basic\s/i.test(authorization);
   const basic = usedBasic ? decodeBasic(authorization!) : undefined;
-  if (usedBasic && !basic) throw rejectClient(true, 'The Basic authorization header is malformed.');
+  if (usedBasic && !basic) throw rejectClient('The Basic authorization header is malformed.');
   const bodyId = params.optional('client_id');
   const bodySecret = params.optional('client_secret');
   if (basic && bodySecret !== undefined) throw invalidRequest('Use only one client authentication method.');
   if (basic && bodyId !== undefined && bodyId !== basic.id) throw invalidRequest('client_id does not match the authenticated client.');
 
   const clientId = basic?.id ?? bodyId;
-  if (clientId === undefined) throw rejectClient(usedBasic, 'Client authentication is required.');
+  if (clientId === undefined) throw rejectClient('Client authentication is required.');
   const client = await resolveClient(deps.capsules, clientId);
-  if (!client) throw rejectClient(usedBasic, 'The client is unknown or its registration is no longer valid; register again.');
+  if (!client) throw rejectClient('The client is unknown or its registration is no longer valid; register again.');
 
   const method = client.registration.token_endpoint_auth_method;
   const used = basic ? 'client_secret_basic' : bodySecret !== undefined ? 'client_secret_post' : 'none';
   if (used !== method) {
-    throw rejectClient(usedBasic, `This client must authenticate with ${method}.`, `client used ${used}`);
+    throw rejectClient(`This client must authenticate with ${method}.`, `client used ${used}`);
   }
   if (method !== 'none') {
     const secret = basic?.secret ?? bodySecret!;
     if (!(await verifyClientSecret(deps.keys, client.kid, clientId, secret))) {
-      throw rejectClient(usedBasic, 'Client authentication failed.');
+      throw rejectClient('Client authentication failed.');
     }
   }
   return client;

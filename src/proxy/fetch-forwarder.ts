@@ -109,6 +109,7 @@ export class FetchForwarder implements Forwarder {
     }
 
     const forwarded = responseHeadersToForward(response.headers);
+    if (response.status === 401 && request.unauthorizedChallenge) forwarded.set('www-authenticate', request.unauthorizedChallenge);
     if (decodedByFetch(response.headers.get('content-encoding'))) {
       forwarded.delete('content-encoding');
       forwarded.delete('content-length');

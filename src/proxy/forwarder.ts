@@ -6,6 +6,12 @@ export interface ForwardRequest {
   readonly target: URL;
   /** Outbound request headers, already stripped of the client's credentials and given the downstream's. */
   readonly headers: Headers;
+  /**
+   * The proxy's own challenge, sent in place of the downstream's WWW-Authenticate when
+   * the downstream answers 401: the client must come back to the proxy for a new token,
+   * never go looking for the downstream's authorization server.
+   */
+  readonly unauthorizedChallenge?: string;
 }
 
 /**

@@ -156,6 +156,7 @@ export class UndiciForwarder implements Forwarder {
     }
 
     const forwarded = responseHeaderRecordToForward(response.headers);
+    if (response.statusCode === 401 && request.unauthorizedChallenge) forwarded['www-authenticate'] = request.unauthorizedChallenge;
     addProxyHeaders(c, forwarded);
     try {
       outgoing.writeHead(response.statusCode, forwarded);

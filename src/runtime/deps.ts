@@ -23,7 +23,12 @@ export async function buildDeps(config: Config, options: DepsOptions): Promise<A
     keys,
     capsules: new CapsuleCodec(keys, clock),
     replay: new MemoryReplayStore({ clock }),
-    upstream: new OidcUpstreamClient({ ...config.upstream, clock, ...(options.fetch ? { fetch: options.fetch } : {}) }),
+    upstream: new OidcUpstreamClient({
+      ...config.upstream,
+      timeoutMs: config.upstream.timeout * 1000,
+      clock,
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+    }),
     forwarder: options.forwarder,
     logger: options.logger,
     clock,

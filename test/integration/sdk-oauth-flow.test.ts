@@ -11,6 +11,13 @@ import { Stack } from '../support/stack.js';
 describe('MCP SDK client through the proxy', () => {
   const clock = manualClock(Date.now());
   let stack: Stack;
+  /** Every credential the tests saw; none may ever appear in a log line. */
+  const secrets = new Set<string>();
+  const remember = (provider: TestOAuthProvider) => {
+    for (const value of [provider.savedTokens?.access_token, provider.savedTokens?.refresh_token, provider.lastCallback?.searchParams.get('code')]) {
+      if (value) secrets.add(value);
+    }
+  };
 
   beforeAll(async () => {
     stack = await Stack.start({ clock });
@@ -45,6 +52,8 @@ describe('MCP SDK client through the proxy', () => {
     expect(seen.authorization).toMatch(/^Bearer /);
     expect(seen.authorization).not.toContain(provider.savedTokens!.access_token);
     expect(seen.authorization.length).toBeLessThan(200);
+    secrets.add(seen.authorization.slice('Bearer '.length));
+    remember(provider);
     await client.close();
     expect(loginMs).toBeGreaterThan(0);
     console.info(`full login flow through the SDK client: ${loginMs.toFixed(0)} ms`);
@@ -60,6 +69,7 @@ describe('MCP SDK client through the proxy', () => {
     const finished = performance.now();
     expect(textOf(result)).toBe('liftoff');
     expect(progress.map((event) => event.progress)).toEqual([1, 2, 3]);
+    remember(provider);
     // The first event arrived well before the stream ended: nothing buffered it.
     expect(finished - progress[0]!.at).toBeGreaterThan(200);
     await client.close();
@@ -79,6 +89,16 @@ describe('MCP SDK client through the proxy', () => {
     expect(second.refresh_token).toBeDefined();
     expect(second.refresh_token).not.toBe(first.refresh_token);
     expect(provider.authorizations).toHaveLength(1);
+    remember(provider);
+    secrets.add(first.access_token).add(first.refresh_token!);
     await client.close();
+  });
+
+  it('never writes a token, code or secret to the log', () => {
+    expect(secrets.size).toBeGreaterThanOrEqual(8);
+    const log = stack.logs.lines.join('\n');
+    expect(log.length).toBeGreaterThan(1000);
+    for (const secret of secrets) expect(log).not.toContain(secret);
+    expect(log).not.toContain('proxy-upstream-secret');
   });
 });

@@ -13,6 +13,8 @@ export interface StackOptions {
   readonly downstreamAuth?: 'upstream-token' | 'identity-headers';
   readonly upstreamAccessTokenTtl?: number;
   readonly clock?: Clock;
+  /** Put another downstream behind the proxy instead of the demo MCP server. */
+  readonly downstreamUrl?: string;
   readonly extra?: Record<string, unknown>;
 }
 
@@ -58,7 +60,7 @@ export class Stack {
         clientSecret: 'proxy-upstream-secret',
         scopes: 'openid email profile offline_access',
       },
-      mcp: { url: demo.url, auth: options.downstreamAuth ?? 'upstream-token' },
+      mcp: { url: options.downstreamUrl ?? demo.url, auth: options.downstreamAuth ?? 'upstream-token', timeout: 2 },
       ttl: {},
       ...options.extra,
     });
