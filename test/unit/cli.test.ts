@@ -1,0 +1,106 @@
+import { spawn } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { freePort } from '../support/ports.js';
+
+const CLI = new URL('../../src/cli.ts', import.meta.url).pathname;
+
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real CLI in a child process with exactly the given environment. */
+function runCli(args: string[], env: Record<string, string>, options: { until?: RegExp; thenSignal?: NodeJS.Signals } = {}): Promise<Run & { matchedAt?: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    let signalled = false;
+    const watch = () => {
+      if (!signalled && options.until && options.thenSignal && options.until.test(stdout + stderr)) {
+        signalled = true;
+        child.kill(options.thenSignal);
+      }
+    };
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+      watch();
+    });
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+      watch();
+    });
+    const killer = setTimeout(() => child.kill('SIGKILL'), 25_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(killer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+const VALID = {
+  CAPSULE_KEYS: 'A'.repeat(43),
+  CAPSULE_PUBLIC_URL: 'https://mcp.example.com',
+  CAPSULE_UPSTREAM_ISSUER: 'https://accounts.example.com',
+  CAPSULE_UPSTREAM_CLIENT_ID: 'proxy',
+  CAPSULE_UPSTREAM_CLIENT_SECRET: 'cli-test-secret-value',
+  CAPSULE_MCP_URL: 'http://127.0.0.1:9/mcp',
+};
+
+describe('mcp-capsule command line', () => {
+  it('keygen prints a fresh 32-byte base64url key', async () => {
+    const [first, second] = await Promise.all([runCli(['keygen'], {}), runCli(['keygen'], {})]);
+    expect(first.code).toBe(0);
+    expect(first.stdout.trim()).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(Buffer.from(first.stdout.trim(), 'base64url')).toHaveLength(32);
+    expect(second.stdout.trim()).not.toBe(first.stdout.trim());
+  });
+
+  it('check prints the effective configuration with secrets redacted, and the redirect URI to register', async () => {
+    const run = await runCli(['check'], VALID);
+    expect(run.code).toBe(0);
+    const printed = JSON.parse(run.stdout);
+    expect(printed.publicUrl).toBe('https://mcp.example.com');
+    expect(printed.upstream.clientSecret).toBe('[redacted]');
+    expect(run.stdout + run.stderr).not.toContain('cli-test-secret-value');
+    expect(run.stdout).not.toContain('A'.repeat(43));
+    expect(run.stderr).toContain('https://mcp.example.com/oauth/callback');
+  });
+
+  it('refuses a bad configuration with exit code 78 and one line per problem naming the variable', async () => {
+    const run = await runCli(['check'], { ...VALID, CAPSULE_KEYS: 'short', CAPSULE_DOWNSTREAM_AUTH: 'nope' });
+    expect(run.code).toBe(78);
+    expect(run.stderr).toMatch(/^\s+- CAPSULE_KEYS: .*32 bytes/m);
+    expect(run.stderr).toMatch(/^\s+- CAPSULE_DOWNSTREAM_AUTH: must be one of/m);
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('never starts the development setup in production: a missing provider is an error', async () => {
+    const { CAPSULE_UPSTREAM_ISSUER: _issuer, ...withoutIssuer } = VALID;
+    const run = await runCli(['serve'], { ...withoutIssuer, NODE_ENV: 'production', PORT: String(await freePort()) });
+    expect(run.code).toBe(78);
+    expect(run.stderr).toContain('CAPSULE_UPSTREAM_ISSUER: is required');
+    expect(run.stderr).not.toContain('DEVELOPMENT SETUP');
+  });
+
+  it('rejects an unknown command with usage', async () => {
+    const run = await runCli(['frobnicate'], {});
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('Usage: mcp-capsule');
+  });
+
+  it('serve with no configuration runs the development setup and stops cleanly on SIGTERM', async () => {
+    const port = await freePort();
+    const run = await runCli(['serve'], { PORT: String(port) }, { until: /Connect your MCP client to/, thenSignal: 'SIGTERM' });
+    expect(run.stderr).toContain('DEVELOPMENT SETUP: not for production use');
+    expect(run.stderr).toContain(`http://localhost:${port}/mcp`);
+    expect(run.stdout).toContain('"msg":"shutting down"');
+    expect(run.code).toBe(0);
+  });
+});
