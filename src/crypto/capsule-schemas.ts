@@ -57,12 +57,14 @@ export const authorizationRequestSchema = z.object({
   upstream_nonce: z.string(),
   /** Digest of the random value in this browser's binding cookie. */
   binding: z.string(),
+  /** What an approval is remembered under: the client and the registered redirect URI the request matched. */
+  consent_key: z.string(),
   jti: z.string(),
   exp: epochSeconds,
 });
 
 export const consentCapsuleSchema = z.object({
-  approvals: z.array(z.object({ cid: z.string(), redirect_uri: z.string(), at: epochSeconds })).max(50),
+  approvals: z.array(z.object({ key: z.string(), at: epochSeconds })).max(50),
   exp: epochSeconds,
 });
 

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { createDemoMcpTools } from './demo-mcp-tools.js';
+import { readBodyText } from './read-body.js';
 
 export interface DemoMcpServerOptions {
   host?: string;
@@ -114,15 +115,10 @@ function record(req: IncomingMessage): RecordedRequest {
 
 /** The body is read here, not by the transport, because routing must see whether it is `initialize`. */
 async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) return new Error('body too large');
-    chunks.push(chunk);
-  }
+  const text = await readBodyText(req, MAX_BODY_BYTES);
+  if (text === undefined) return new Error('body too large');
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+    return JSON.parse(text) as unknown;
   } catch (error) {
     return error instanceof Error ? error : new Error('invalid JSON');
   }

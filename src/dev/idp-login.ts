@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Provider from 'oidc-provider';
+import { readBodyText } from './read-body.js';
 
 /** Where the embedded IdP sends the browser to sign in; the provider appends the interaction uid. */
 export const INTERACTION_PATH = /^\/interaction\/([\w-]+)$/;
@@ -68,14 +69,9 @@ function sendHtml(res: ServerResponse, status: number, body: string): void {
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_FORM_BYTES) throw new Error('login form body too large');
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+  const text = await readBodyText(req, MAX_FORM_BYTES);
+  if (text === undefined) throw new Error('login form body too large');
+  return text;
 }
 
 function escapeHtml(text: string): string {

@@ -6,6 +6,7 @@ import { shortDigest } from '../crypto/encoding.js';
 import { isValidS256Challenge } from '../crypto/pkce.js';
 import { ErrorPage, RedirectToClient } from './browser-errors.js';
 import { resolveClient, type ResolvedClient } from './clients.js';
+import { consentKey } from './consent.js';
 import type { Endpoints } from './endpoints.js';
 import { OAuthError } from './errors.js';
 import { Params } from './params.js';
@@ -17,6 +18,8 @@ export const OFFLINE_ACCESS = 'offline_access';
 export interface ValidatedAuthorization {
   readonly client: ResolvedClient;
   readonly redirectUri: string;
+  /** The registered URI the request's redirect_uri matched (they differ only in a loopback port). */
+  readonly registeredRedirectUri: string;
   readonly state: string | undefined;
   readonly codeChallenge: string;
   readonly scope: string;
@@ -31,7 +34,10 @@ interface Context {
 }
 
 /** Steps 1 and 2: the client and its redirect URI, before anything may redirect. */
-async function checkClientAndRedirectUri(params: Params, ctx: Context): Promise<{ client: ResolvedClient; redirectUri: string }> {
+async function checkClientAndRedirectUri(
+  params: Params,
+  ctx: Context,
+): Promise<{ client: ResolvedClient; redirectUri: string; registeredRedirectUri: string }> {
   let clientId: string;
   let requestedRedirectUri: string | undefined;
   try {
@@ -47,11 +53,11 @@ async function checkClientAndRedirectUri(params: Params, ctx: Context): Promise<
   const registered = client.registration.redirect_uris;
   if (requestedRedirectUri === undefined) {
     if (registered.length !== 1) throw new ErrorPage('Invalid request', 'The redirect_uri parameter is required.');
-    return { client, redirectUri: registered[0]! };
+    return { client, redirectUri: registered[0]!, registeredRedirectUri: registered[0]! };
   }
   const matched = matchRedirectUri(requestedRedirectUri, registered);
   if (!matched) throw new ErrorPage('Invalid redirect URI', 'The redirect URI does not match any URI this application registered.');
-  return { client, redirectUri: requestedRedirectUri };
+  return { client, redirectUri: requestedRedirectUri, registeredRedirectUri: matched };
 }
 
 function grantedScope(requested: string | undefined, offered: readonly string[], refresh: boolean): string {
@@ -68,7 +74,7 @@ function grantedScope(requested: string | undefined, offered: readonly string[],
  */
 export async function validateAuthorizationRequest(query: URLSearchParams, ctx: Context): Promise<ValidatedAuthorization> {
   const params = new Params(query);
-  const { client, redirectUri } = await checkClientAndRedirectUri(params, ctx);
+  const { client, redirectUri, registeredRedirectUri } = await checkClientAndRedirectUri(params, ctx);
 
   let state: string | undefined;
   try {
@@ -106,6 +112,7 @@ export async function validateAuthorizationRequest(query: URLSearchParams, ctx: 
     return {
       client,
       redirectUri,
+      registeredRedirectUri,
       state,
       codeChallenge,
       scope,
@@ -136,6 +143,7 @@ export async function pendingAuthorization(
     upstream_verifier: oauth.generateRandomCodeVerifier(),
     upstream_nonce: oauth.generateRandomNonce(),
     binding: await shortDigest(bindingValue),
+    consent_key: await consentKey(validated.client.cid, validated.registeredRedirectUri),
     jti: oauth.generateRandomState(),
     exp: ctx.capsules.nowSeconds() + ctx.config.ttl.transaction,
   };

@@ -72,7 +72,7 @@ export function browserRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
     const validated = await validateAuthorizationRequest(new URL(c.req.url).searchParams, { capsules, config, endpoints });
     const request = await pendingAuthorization(validated, bindBrowser(c), { capsules, config });
     const consent = await openOrUndefined('consent', readCookie(c, COOKIE.consent, secure));
-    if (hasApproval(consent, request.cid, request.redirect_uri)) return redirectUpstream(c, request, 302);
+    if (hasApproval(consent, request.consent_key)) return redirectUpstream(c, request, 302);
 
     const html = consentPage({
       clientName: request.client_name,
@@ -105,7 +105,7 @@ export function browserRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
     }
     const consent = await openOrUndefined('consent', readCookie(c, COOKIE.consent, secure));
     const now = capsules.nowSeconds();
-    const updated = withApproval(consent, request.cid, request.redirect_uri, now, config.ttl.consent);
+    const updated = withApproval(consent, request.consent_key, now, config.ttl.consent);
     writeCookie(c, COOKIE.consent, await capsules.seal('consent', updated), config.ttl.consent, secure);
     logger.info('consent approved', { cid: request.cid });
     return redirectUpstream(c, request, 303);

@@ -216,6 +216,18 @@ describe('security invariants', () => {
     expect(otherPage.body).toContain('Another Client');
   });
 
+  it('keys consent on the registered redirect URI: any loopback port is covered, another URI is not', async () => {
+    const browser = new Browser();
+    const twoUris = await register(base, { redirect_uris: ['http://127.0.0.1:1/callback', 'https://app.example/cb'] });
+    await signIn(base, twoUris, { browser });
+    const otherPort = await browser.get(await authorizeUrl(base, twoUris, { redirect_uri: 'http://127.0.0.1:4444/callback' }));
+    expect(otherPort.status).toBe(302);
+    expect(otherPort.location!.origin).toBe(new URL(stack.idp.issuer).origin);
+    const otherUri = await browser.get(await authorizeUrl(base, twoUris, { redirect_uri: 'https://app.example/cb' }));
+    expect(otherUri.status).toBe(200);
+    expect(otherUri.body).toContain('app.example');
+  });
+
   it('marks token and registration responses no-store and answers invalid_client with 401 + WWW-Authenticate', async () => {
     const confidential = await register(base, { token_endpoint_auth_method: 'client_secret_basic' });
     const reg = await fetch(`${base}/register`, {
