@@ -10,11 +10,14 @@ import type { CapsuleKind } from './keyring.js';
 
 const epochSeconds = z.number().int().nonnegative();
 
+/** Who the upstream provider says the user is; policy may use email only when `email_verified` is true. */
 export const identitySchema = z.object({
   sub: z.string().min(1),
   email: z.string().optional(),
   email_verified: z.boolean().optional(),
   name: z.string().optional(),
+  /** Group or role names from a configured upstream claim, for access policy. */
+  groups: z.array(z.string()).max(200).optional(),
 });
 export type Identity = z.infer<typeof identitySchema>;
 
