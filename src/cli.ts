@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { ConfigError, loadConfigFromEnv } from './config/env.js';
+import { ConfigError, loadConfig } from './config/load.js';
 import { redactConfig } from './config/redact.js';
 import { generateMasterKey, keyId } from './crypto/keyring.js';
 import { createLogger } from './observability/logger.js';
@@ -13,7 +13,7 @@ Commands:
   help     Show this message.`;
 
 async function check(): Promise<number> {
-  const config = loadConfigFromEnv(process.env);
+  const { config } = loadConfig(process.env);
   const kids = await Promise.all(config.keys.map(keyId));
   console.log(JSON.stringify(redactConfig(config, kids), null, 2));
   console.error(`Register this redirect URI at the identity provider: ${config.publicUrl}/oauth/callback`);
@@ -21,34 +21,52 @@ async function check(): Promise<number> {
 }
 
 async function serve(): Promise<number> {
-  const { prepareDemoEnvironment } = await import('./dev/demo-environment.js');
-  const demo = await prepareDemoEnvironment(process.env);
-  const env = { ...process.env, ...demo?.env };
-  let config;
-  try {
-    config = loadConfigFromEnv(env);
-  } catch (error) {
-    await demo?.close();
-    throw error;
-  }
-  const logger = createLogger({ level: config.logLevel });
-  const { startNodeProxy } = await import('./runtime/node.js');
-  const proxy = await startNodeProxy(config, logger);
-  if (demo) console.error(demo.banner);
-
+  // Handlers first: a signal that arrives while starting must still shut down cleanly, not kill the process.
+  let running: Promise<{ close(): Promise<void> }> | undefined;
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info('shutting down', { signal });
-    void proxy
-      .close()
-      .then(() => demo?.close())
-      .then(() => process.exit(0));
+    console.log(JSON.stringify({ time: new Date().toISOString(), level: 'info', msg: 'shutting down', signal }));
+    void (running ?? Promise.resolve(undefined))
+      .then((started) => started?.close())
+      .catch(() => {})
+      .then(() => {
+        // Let stdout drain (process.exit would cut pending log lines); leave anyway if a handle lingers.
+        process.exitCode = 0;
+        setTimeout(() => process.exit(0), 2000).unref();
+      });
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
+
+  running = start();
+  await running;
   return -1;
+}
+
+async function start(): Promise<{ close(): Promise<void> }> {
+  const { prepareDemoEnvironment } = await import('./dev/demo-environment.js');
+  const demo = await prepareDemoEnvironment(process.env);
+  let loaded;
+  try {
+    loaded = loadConfig({ ...process.env, ...demo?.env });
+  } catch (error) {
+    await demo?.close();
+    throw error;
+  }
+  const { config, notes } = loaded;
+  const logger = createLogger({ level: config.logLevel });
+  for (const note of notes) logger.warn(note);
+  const { startNodeProxy } = await import('./runtime/node.js');
+  const proxy = await startNodeProxy(config, logger);
+  if (demo) console.error(demo.banner);
+  return {
+    close: async () => {
+      await proxy.close();
+      await demo?.close();
+    },
+  };
 }
 
 async function main(argv: readonly string[]): Promise<number> {

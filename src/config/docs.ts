@@ -1,5 +1,5 @@
-import { configSchema } from './schema.js';
 import { ENV_BINDINGS, configInputFromEnv } from './env.js';
+import { configSchema } from './schema.js';
 
 // The least an operator must set; everything else shows the schema's own default.
 const MINIMAL_ENV = {
@@ -14,12 +14,13 @@ const REQUIRED_NOTE: Record<string, string> = {
   CAPSULE_KEYS: 'required',
   CAPSULE_PUBLIC_URL: 'required',
   CAPSULE_UPSTREAM_ISSUER: 'required, unless both URLs below are set',
+  CAPSULE_CONFIG: '(unset)',
   CAPSULE_UPSTREAM_CLIENT_ID: 'required',
-  CAPSULE_MCP_URL: 'required',
+  CAPSULE_MCP_URL: 'required, unless the config file declares routes',
 };
 
-function valueAt(root: unknown, path: readonly string[]): unknown {
-  return path.reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], root);
+function valueAt(root: unknown, path: readonly (string | number)[]): unknown {
+  return path.reduce<unknown>((node, key) => (node as Record<string | number, unknown> | undefined)?.[key], root);
 }
 
 function describeDefault(value: unknown): string {

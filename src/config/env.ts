@@ -1,20 +1,18 @@
-import { z } from 'zod';
-import { configSchema, type Config } from './schema.js';
-
 export interface EnvBinding {
   /** The environment variable operators set. */
   readonly name: string;
   /** Where its value lands in the config schema. */
-  readonly path: readonly string[];
+  readonly path: readonly (string | number)[];
   readonly secret?: boolean;
   readonly description: string;
 }
 
 /**
  * Every environment variable the proxy reads. The README configuration table
- * is checked against this list and against the schema by a test.
+ * is generated from this list and the schema's defaults, and a test keeps them equal.
  */
 export const ENV_BINDINGS: readonly EnvBinding[] = [
+  { name: 'CAPSULE_CONFIG', path: [], description: 'Path of a JSON or YAML configuration file (routes, clients, further upstreams). Environment variables override its settings.' },
   { name: 'CAPSULE_KEYS', path: ['keys'], secret: true, description: 'Comma-separated 32-byte keys (base64 or base64url), newest first. The first seals; all open. `mcp-capsule keygen` prints one.' },
   { name: 'CAPSULE_PUBLIC_URL', path: ['publicUrl'], description: 'External origin of the proxy, used as the OAuth issuer. Never taken from the Host header.' },
   { name: 'HOST', path: ['host'], description: 'Interface to listen on.' },
@@ -30,9 +28,14 @@ export const ENV_BINDINGS: readonly EnvBinding[] = [
   { name: 'CAPSULE_UPSTREAM_SCOPES', path: ['upstream', 'scopes'], description: 'Scopes requested upstream (space- or comma-separated).' },
   { name: 'CAPSULE_UPSTREAM_TOKEN_AUTH', path: ['upstream', 'tokenAuthMethod'], description: 'client_secret_basic or client_secret_post at the upstream token endpoint.' },
   { name: 'CAPSULE_UPSTREAM_TIMEOUT', path: ['upstream', 'timeout'], description: 'How long a request to the upstream provider may take (seconds, or 10s, 1m).' },
-  { name: 'CAPSULE_MCP_URL', path: ['mcp', 'url'], description: 'The downstream MCP server. The proxy serves it at the same path.' },
-  { name: 'CAPSULE_DOWNSTREAM_AUTH', path: ['mcp', 'auth'], description: 'Credential the downstream receives: upstream-token or identity-headers.' },
-  { name: 'CAPSULE_DOWNSTREAM_TIMEOUT', path: ['mcp', 'timeout'], description: "How long to wait for the downstream's response headers (seconds, or 30s, 2m)." },
+  { name: 'CAPSULE_MCP_URL', path: ['routes', 0, 'url'], description: 'The downstream MCP server (single-route setup). The proxy serves it at the same path.' },
+  { name: 'CAPSULE_DOWNSTREAM_AUTH', path: ['routes', 0, 'auth'], description: 'Credential the downstream receives: upstream-token or identity-headers.' },
+  { name: 'CAPSULE_DOWNSTREAM_TIMEOUT', path: ['routes', 0, 'timeout'], description: "How long to wait for the downstream's response headers (seconds, or 30s, 2m)." },
+  { name: 'CAPSULE_DYNAMIC_REGISTRATION', path: ['registration', 'dynamic'], description: 'Open dynamic client registration at /register (true or false).' },
+  { name: 'CAPSULE_REGISTRATION_RATE_LIMIT', path: ['registration', 'perMinute'], description: 'Registrations accepted per client address per minute.' },
+  { name: 'CAPSULE_CLIENT_METADATA_DOCUMENTS', path: ['clientMetadataDocuments', 'enabled'], description: 'Accept https URLs as client_ids (client ID metadata documents).' },
+  { name: 'CAPSULE_CIMD_ALLOW_PRIVATE_NETWORK', path: ['clientMetadataDocuments', 'allowPrivateNetwork'], description: 'Development only: allow client metadata document URLs on loopback and private addresses, over http too.' },
+  { name: 'CAPSULE_TRUST_PROXY_HOPS', path: ['trustProxyHops'], description: 'Reverse proxies in front of the proxy that append to X-Forwarded-For; 0 uses the socket address.' },
   { name: 'CAPSULE_SCOPES', path: ['scopes'], description: 'Scopes the proxy offers MCP clients (advertised in both metadata documents).' },
   { name: 'CAPSULE_REDIRECT_SCHEMES', path: ['redirectSchemes'], description: 'Private-use redirect URI schemes of native clients accepted by exact match.' },
   { name: 'CAPSULE_ACCESS_TOKEN_TTL', path: ['ttl', 'accessToken'], description: 'Lifetime of access tokens.' },
@@ -42,74 +45,75 @@ export const ENV_BINDINGS: readonly EnvBinding[] = [
   { name: 'CAPSULE_CONSENT_TTL', path: ['ttl', 'consent'], description: 'How long a browser remembers an approved client.' },
 ];
 
-export class ConfigError extends Error {
-  readonly problems: readonly string[];
-  constructor(problems: readonly string[]) {
-    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    this.name = 'ConfigError';
-    this.problems = problems;
+/**
+ * obot mcp-oauth-proxy's variables, read as ours so it can be replaced without
+ * touching its deployment. Ours win when both are set.
+ */
+export const OBOT_ALIASES: Readonly<Record<string, string>> = {
+  OAUTH_CLIENT_ID: 'CAPSULE_UPSTREAM_CLIENT_ID',
+  OAUTH_CLIENT_SECRET: 'CAPSULE_UPSTREAM_CLIENT_SECRET',
+  OAUTH_AUTHORIZE_URL: 'CAPSULE_UPSTREAM_ISSUER',
+  SCOPES_SUPPORTED: 'CAPSULE_UPSTREAM_SCOPES',
+  MCP_SERVER_URL: 'CAPSULE_MCP_URL',
+  ENCRYPTION_KEY: 'CAPSULE_KEYS',
+};
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+const isSet = (value: string | undefined): value is string => value !== undefined && value.trim() !== '';
+
+/** obot's MCP_SERVER_URL is a base URL it proxies every path to; its MCP endpoint is /mcp there. */
+function obotMcpUrl(value: string): string {
+  try {
+    const url = new URL(value);
+    if (url.pathname === '/' || url.pathname === '') url.pathname = '/mcp';
+    return url.href;
+  } catch {
+    return value;
   }
 }
 
-type Env = Readonly<Record<string, string | undefined>>;
-
-function setPath(target: Record<string, unknown>, path: readonly string[], value: unknown): void {
-  let node = target;
-  for (const segment of path.slice(0, -1)) {
-    node = (node[segment] ??= {}) as Record<string, unknown>;
+/** Applies the obot aliases; returns the environment to read and the notes to log at startup. */
+export function applyEnvAliases(env: Env): { env: Record<string, string | undefined>; notes: string[] } {
+  const result: Record<string, string | undefined> = { ...env };
+  const notes: string[] = [];
+  for (const [alias, name] of Object.entries(OBOT_ALIASES)) {
+    const value = env[alias];
+    if (!isSet(value) || isSet(env[name])) continue;
+    result[name] = alias === 'MCP_SERVER_URL' ? obotMcpUrl(value) : value;
+    notes.push(`${alias} is read as ${name} (obot mcp-oauth-proxy compatibility)`);
   }
+  return { env: result, notes };
+}
+
+function setPath(target: Record<string, unknown>, path: readonly (string | number)[], value: unknown): void {
+  let node: Record<string | number, unknown> = target;
+  path.slice(0, -1).forEach((segment, index) => {
+    node = (node[segment] ??= typeof path[index + 1] === 'number' ? [] : {}) as Record<string | number, unknown>;
+  });
   node[path.at(-1)!] = value;
 }
 
 /** Builds the raw config input from environment variables; empty values count as unset. */
 export function configInputFromEnv(env: Env): Record<string, unknown> {
-  const input: Record<string, unknown> = { upstream: {}, mcp: {}, ttl: {} };
+  // Nested objects exist from the start so a missing setting is reported at its own variable.
+  const input: Record<string, unknown> = { upstream: {}, registration: {}, clientMetadataDocuments: {}, ttl: {} };
   for (const binding of ENV_BINDINGS) {
     const value = env[binding.name];
-    if (value !== undefined && value.trim() !== '') setPath(input, binding.path, value.trim());
+    if (binding.path.length > 0 && isSet(value)) setPath(input, binding.path, value.trim());
   }
   return input;
 }
 
-function bindingFor(path: readonly PropertyKey[]): EnvBinding | undefined {
-  return ENV_BINDINGS.find((binding) => binding.path.every((segment, i) => path[i] === segment));
+/**
+ * The environment variable that sets `path`: the one whose path it lies under, or
+ * for a missing group such as `routes`, the first variable that would set it.
+ */
+export function bindingFor(path: readonly PropertyKey[]): EnvBinding | undefined {
+  const settable = ENV_BINDINGS.filter((binding) => binding.path.length > 0);
+  return (
+    settable.find((binding) => binding.path.every((segment, i) => path[i] === segment)) ??
+    (path.length > 0 ? settable.find((binding) => path.every((segment, i) => binding.path[i] === segment)) : undefined)
+  );
 }
 
-function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
-  let node = input;
-  for (const segment of path) {
-    if (typeof node !== 'object' || node === null) return undefined;
-    node = (node as Record<PropertyKey, unknown>)[segment];
-  }
-  return node;
-}
-
-function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
-  if (issue.code === 'invalid_type' && valueAt(input, issue.path) === undefined) return 'is required';
-  if (issue.code === 'invalid_value' && 'values' in issue) {
-    return `must be one of ${(issue.values as unknown[]).join(', ')}`;
-  }
-  return issue.message;
-}
-
-/** One line per problem, each naming the variable (or config path) at fault. */
-export function formatConfigIssues(
-  error: z.ZodError,
-  input: unknown,
-  nameFor = (path: readonly PropertyKey[]) => bindingFor(path)?.name,
-): string[] {
-  return error.issues.map((issue) => {
-    const name = nameFor(issue.path) ?? (issue.path.join('.') || 'configuration');
-    return `${name}: ${describeIssue(issue, input)}`;
-  });
-}
-
-export function parseConfig(input: unknown): Config {
-  const result = configSchema.safeParse(input);
-  if (!result.success) throw new ConfigError(formatConfigIssues(result.error, input));
-  return result.data;
-}
-
-export function loadConfigFromEnv(env: Env): Config {
-  return parseConfig(configInputFromEnv(env));
-}

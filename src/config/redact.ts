@@ -9,6 +9,10 @@ export function redactConfig(config: Config, keyIds: readonly string[]): Record<
       ...config.upstream,
       clientSecret: config.upstream.clientSecret === undefined ? undefined : '[redacted]',
     },
-    mcp: { ...config.mcp, url: config.mcp.url.href },
+    upstreams: Object.fromEntries(
+      Object.entries(config.upstreams).map(([name, upstream]) => [name, { ...upstream, clientSecret: upstream.clientSecret === undefined ? undefined : '[redacted]' }]),
+    ),
+    routes: config.routes.map((route) => ({ ...route, url: route.url.href })),
+    clients: config.clients.map((client) => ({ ...client, client_secret: client.client_secret === undefined ? undefined : '[redacted]' })),
   };
 }

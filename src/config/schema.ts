@@ -1,92 +1,20 @@
 import { z } from 'zod';
-import { parseDurationSeconds } from './duration.js';
+import { redirectUriProblem } from '../oauth/redirect-uri.js';
+import { duration, flag, isLoopbackHost, listOf, masterKey, publicOrigin, scopeToken, secureUrl } from './primitives.js';
+import { routeSchema, type Route } from './routes.js';
+import { staticClientSchema } from './static-clients.js';
 
 /**
  * The one home of every setting and its default. Environment variables and
- * (later) config files are mapped onto this shape and validated here, so a
- * default never lives anywhere else.
+ * config files are mapped onto this shape and validated here, so a default
+ * never lives anywhere else.
  */
 
-export const DOWNSTREAM_AUTH_MODES = ['upstream-token', 'identity-headers'] as const;
 export const UPSTREAM_PROVIDERS = ['oidc'] as const;
 export const UPSTREAM_TOKEN_AUTH_METHODS = ['client_secret_basic', 'client_secret_post'] as const;
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 
-const KEY_BYTES = 32;
-
-function decodeBase64Any(value: string): Uint8Array | undefined {
-  const trimmed = value.trim();
-  if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(trimmed)) return undefined;
-  const standard = trimmed.replace(/-/g, '+').replace(/_/g, '/');
-  return new Uint8Array(Buffer.from(standard, 'base64'));
-}
-
-const masterKey = z.string().transform((value, ctx) => {
-  const bytes = decodeBase64Any(value);
-  if (!bytes || bytes.length !== KEY_BYTES) {
-    ctx.addIssue({ code: 'custom', message: `each key must be ${KEY_BYTES} bytes in base64 or base64url (run "mcp-capsule keygen")` });
-    return z.NEVER;
-  }
-  return bytes;
-});
-
-const listOf = <T extends z.ZodType>(item: T) =>
-  z.preprocess(
-    (value) => (typeof value === 'string' ? value.split(/[,\s]+/).filter(Boolean) : value),
-    z.array(item),
-  );
-
-const duration = (fallbackSeconds: number) =>
-  z
-    .union([z.number(), z.string()])
-    .default(fallbackSeconds)
-    .transform((value, ctx) => {
-      const seconds = typeof value === 'number' ? value : parseDurationSeconds(value);
-      if (seconds === undefined || !Number.isInteger(seconds) || seconds <= 0) {
-        ctx.addIssue({ code: 'custom', message: 'must be a positive duration such as 3600, 60m, 1h or 30d' });
-        return z.NEVER;
-      }
-      return seconds;
-    });
-
-function isLoopbackHost(hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '127.0.0.1' || hostname === '[::1]';
-}
-
-/** Refinements run even after the URL check failed, so they must not assume a parseable URL. */
-function tryUrl(value: string): URL | undefined {
-  try {
-    return new URL(value);
-  } catch {
-    return undefined;
-  }
-}
-
-const httpUrl = z.url({ protocol: /^https?$/, message: 'must be an absolute http(s) URL' });
-
-/** https everywhere, except plain http on loopback for local development. */
-const secureUrl = httpUrl.refine((value) => {
-  const url = tryUrl(value);
-  return !url || url.protocol === 'https:' || isLoopbackHost(url.hostname);
-}, 'must use https (plain http is allowed only for localhost, 127.0.0.1 and [::1])');
-
-const publicOrigin = secureUrl
-  .refine((value) => {
-    const url = tryUrl(value);
-    return !url || ((url.pathname === '/' || url.pathname === '') && !url.search && !url.hash && !url.username && !url.password);
-  }, 'must be an origin such as https://mcp.example.com, with no path, query or credentials')
-  .transform((value) => new URL(value).origin);
-
-// The proxy serves the MCP route at the downstream's path, so it must not be one of the proxy's own.
-const RESERVED_PATH = /^\/(authorize|token|register|consent|healthz|oauth|\.well-known)(\/|$)/;
-
-const downstreamUrl = httpUrl
-  .refine((value) => !tryUrl(value)?.search && !tryUrl(value)?.hash, 'must not carry a query or fragment')
-  .refine((value) => tryUrl(value)?.pathname.replace(/\/+$/, '') !== '', 'must include the MCP path, such as /mcp')
-  .refine((value) => !RESERVED_PATH.test(tryUrl(value)?.pathname ?? ''), 'must not use a path the proxy reserves for OAuth (/authorize, /token, /register, /consent, /oauth, /.well-known)')
-  .transform((value) => new URL(value));
-
-const upstreamSchema = z
+export const upstreamSchema = z
   .object({
     provider: z.enum(UPSTREAM_PROVIDERS).default('oidc'),
     issuer: secureUrl.optional(),
@@ -95,7 +23,7 @@ const upstreamSchema = z
     userinfoUrl: secureUrl.optional(),
     clientId: z.string().min(1, 'is required'),
     clientSecret: z.string().min(1).optional(),
-    scopes: listOf(z.string().min(1)).default(['openid', 'email', 'profile']),
+    scopes: listOf(scopeToken).default(['openid', 'email', 'profile']),
     tokenAuthMethod: z.enum(UPSTREAM_TOKEN_AUTH_METHODS).default('client_secret_basic'),
     /** Seconds before a request to the provider (discovery, token, userinfo) is abandoned. */
     timeout: duration(10),
@@ -107,39 +35,78 @@ const upstreamSchema = z
     when: () => true,
   });
 
-export const configSchema = z.object({
-  keys: listOf(masterKey).refine((keys) => keys.length > 0, 'needs at least one key (run "mcp-capsule keygen")'),
-  publicUrl: publicOrigin,
-  host: z.string().min(1).default('127.0.0.1'),
-  port: z.coerce.number().int().min(0).max(65535).default(8080),
-  logLevel: z.enum(LOG_LEVELS).default('info'),
-  upstream: upstreamSchema,
-  mcp: z.object({
-    url: downstreamUrl,
-    auth: z.enum(DOWNSTREAM_AUTH_MODES).default('upstream-token'),
-    /** Seconds to wait for the downstream's response headers; a stream may then run for as long as it lasts. */
-    timeout: duration(30),
-  }),
-  /** Scopes the proxy itself offers to MCP clients; requests for others are dropped from the grant. */
-  scopes: listOf(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'scope tokens must be printable ASCII without quotes or backslashes')).default([]),
-  /** Private-use URI schemes of native MCP clients accepted as redirect URIs by exact match. */
-  redirectSchemes: listOf(z.string().regex(/^[a-z][a-z0-9+.-]*$/, 'must be a lower-case URI scheme without "://"')).default([
-    'cursor',
-    'vscode',
-    'vscode-insiders',
-    'windsurf',
-  ]),
-  ttl: z.object({
-    accessToken: duration(3600),
-    refreshToken: duration(30 * 86400),
-    authorizationCode: duration(60),
-    transaction: duration(600),
-    consent: duration(30 * 86400),
-  }),
-});
+const PRIVATE_USE_SCHEME = /^[a-z][a-z0-9+.-]*$/;
+
+export const configSchema = z
+  .object({
+    keys: listOf(masterKey).refine((keys) => keys.length > 0, 'needs at least one key (run "mcp-capsule keygen")'),
+    publicUrl: publicOrigin,
+    host: z.string().min(1).default('127.0.0.1'),
+    port: z.coerce.number().int().min(0).max(65535).default(8080),
+    logLevel: z.enum(LOG_LEVELS).default('info'),
+    /** The identity provider every route uses unless it names another. */
+    upstream: upstreamSchema,
+    /** Further identity providers, by name, for routes that sign in elsewhere (config file only). */
+    upstreams: z.record(z.string().regex(/^[\w.-]+$/, 'names may use letters, digits, ., _ and -'), upstreamSchema).default({}),
+    /** The MCP servers behind the proxy. */
+    routes: z.array(routeSchema).min(1, 'needs at least one MCP server'),
+    /** Clients registered in configuration. */
+    clients: z.array(staticClientSchema).default([]),
+    registration: z.object({
+      /** Open dynamic client registration (RFC 7591). */
+      dynamic: flag(true),
+      /** Registrations accepted per client address per minute. */
+      perMinute: z.coerce.number().int().min(1).max(10_000).default(10),
+    }),
+    clientMetadataDocuments: z.object({
+      /** Accept https URLs as client_ids and fetch their metadata documents. */
+      enabled: flag(true),
+      /** Development only: let client_id URLs point at loopback and private addresses, over http too. */
+      allowPrivateNetwork: flag(false),
+    }),
+    /** How many reverse proxies in front of the proxy append to X-Forwarded-For (0: use the socket address). */
+    trustProxyHops: z.coerce.number().int().min(0).max(10).default(0),
+    /** Scopes the proxy itself offers to MCP clients; requests for others are dropped from the grant. */
+    scopes: listOf(scopeToken).default([]),
+    /** Private-use URI schemes of native MCP clients accepted as redirect URIs by exact match. */
+    redirectSchemes: listOf(z.string().regex(PRIVATE_USE_SCHEME, 'must be a lower-case URI scheme without "://"')).default([
+      'cursor',
+      'vscode',
+      'vscode-insiders',
+      'windsurf',
+    ]),
+    ttl: z.object({
+      accessToken: duration(3600),
+      refreshToken: duration(30 * 86400),
+      authorizationCode: duration(60),
+      transaction: duration(600),
+      consent: duration(30 * 86400),
+    }),
+  })
+  .superRefine((config, ctx) => {
+    const seen = new Map<string, number>();
+    config.routes.forEach((route, index) => {
+      const other = seen.get(route.path);
+      if (other !== undefined) ctx.addIssue({ code: 'custom', path: ['routes', index, 'path'], message: `${route.path} is already used by routes[${other}]` });
+      seen.set(route.path, index);
+      if (route.upstream !== undefined && !(route.upstream in config.upstreams)) {
+        ctx.addIssue({ code: 'custom', path: ['routes', index, 'upstream'], message: `names no entry of upstreams (${Object.keys(config.upstreams).join(', ') || 'none defined'})` });
+      }
+    });
+    const ids = new Set<string>();
+    config.clients.forEach((client, index) => {
+      if (ids.has(client.client_id)) ctx.addIssue({ code: 'custom', path: ['clients', index, 'client_id'], message: `${client.client_id} is listed twice` });
+      ids.add(client.client_id);
+      client.redirect_uris.forEach((uri, uriIndex) => {
+        const problem = redirectUriProblem(uri, config.redirectSchemes);
+        if (problem) ctx.addIssue({ code: 'custom', path: ['clients', index, 'redirect_uris', uriIndex], message: problem });
+      });
+    });
+  });
 
 export type ConfigInput = z.input<typeof configSchema>;
 export type Config = z.output<typeof configSchema>;
-export type DownstreamAuthMode = (typeof DOWNSTREAM_AUTH_MODES)[number];
 
 export { isLoopbackHost };
+export { DOWNSTREAM_AUTH_MODES, type DownstreamAuthMode, type Route } from './routes.js';
+export type { StaticClient } from './static-clients.js';

@@ -1,6 +1,6 @@
 import { randomToken } from '../crypto/encoding.js';
 import { generateMasterKey } from '../crypto/keyring.js';
-import { isLoopbackHost } from '../config/schema.js';
+import { isLoopbackHost } from '../config/primitives.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 

@@ -1,4 +1,5 @@
-import type { Config } from '../config/schema.js';
+import type { Context } from 'hono';
+import type { Config, Route } from '../config/schema.js';
 import type { CapsuleCodec, Clock } from '../crypto/capsule.js';
 import type { KeyRing } from '../crypto/keyring.js';
 import type { Logger } from '../observability/logger.js';
@@ -12,8 +13,12 @@ export interface AppDeps {
   readonly keys: KeyRing;
   readonly capsules: CapsuleCodec;
   readonly replay: ReplayStore;
-  readonly upstream: UpstreamClient;
-  readonly forwarder: Forwarder;
+  /** The identity provider a route signs in with. */
+  upstreamFor(route: Route): UpstreamClient;
+  /** The forwarder of a route (each has its own pools and timeout). */
+  forwarderFor(route: Route): Forwarder;
   readonly logger: Logger;
   readonly clock: Clock;
+  /** The caller's network address, where the runtime knows it; used for rate limits only. */
+  readonly clientAddress?: (c: Context) => string | undefined;
 }

@@ -18,16 +18,19 @@ export function apiRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
   const app = new Hono();
   const { capsules, config, keys, logger } = deps;
   const asMetadata = authorizationServerMetadata(config, endpoints);
-  const prMetadata = protectedResourceMetadata(config, endpoints);
 
   for (const path of [PATHS.authorizationServerMetadata, `${PATHS.protectedResourceMetadata}/*`, PATHS.protectedResourceMetadata, PATHS.register, PATHS.token]) {
     app.use(path, apiCors());
   }
 
   app.get(PATHS.authorizationServerMetadata, (c) => c.json(asMetadata));
-  // RFC 9728 §3: path-inserted for the MCP route, and the root for clients that fall back to it.
-  app.get(PATHS.protectedResourceMetadata + endpoints.mcpPath, (c) => c.json(prMetadata));
-  app.get(PATHS.protectedResourceMetadata, (c) => c.json(prMetadata));
+  // RFC 9728 §3: path-inserted for each route, and at the root (the first route) for clients that fall back to it.
+  for (const route of endpoints.routes) {
+    const document = protectedResourceMetadata(config, endpoints, route);
+    app.get(PATHS.protectedResourceMetadata + route.path, (c) => c.json(document));
+  }
+  const rootDocument = protectedResourceMetadata(config, endpoints, endpoints.routes[0]!);
+  app.get(PATHS.protectedResourceMetadata, (c) => c.json(rootDocument));
 
   app.post(PATHS.register, async (c) => {
     const mediaType = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
@@ -55,7 +58,16 @@ export function apiRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
     if (!client.registration.grant_types.includes(grantType)) {
       throw new OAuthError('unauthorized_client', `This client did not register the ${grantType} grant.`);
     }
-    const grantContext = { capsules, config, replay: deps.replay, upstream: deps.upstream, logger };
+    const grantContext = {
+      capsules,
+      config,
+      replay: deps.replay,
+      upstreamForAudience: (audience: string) => {
+        const route = endpoints.routeForAudience(audience);
+        return route ? deps.upstreamFor(route.route) : undefined;
+      },
+      logger,
+    };
     const response =
       grantType === 'authorization_code'
         ? await authorizationCodeGrant(client, params, grantContext)

@@ -10,7 +10,7 @@ import { consentKey } from './consent.js';
 import type { Endpoints } from './endpoints.js';
 import { OAuthError } from './errors.js';
 import { Params } from './params.js';
-import { matchRedirectUri, matchResource } from './redirect-uri.js';
+import { matchRedirectUri } from './redirect-uri.js';
 
 const MAX_STATE_LENGTH = 2048;
 export const OFFLINE_ACCESS = 'offline_access';
@@ -99,10 +99,10 @@ export async function validateAuthorizationRequest(query: URLSearchParams, ctx: 
     }
     if (!isValidS256Challenge(codeChallenge)) throw fail('invalid_request', 'code_challenge is not a valid S256 challenge.');
 
+    // Clients of the 2025-03-26 revision send no resource: they get the first route.
     const resourceParam = params.optional('resource');
-    if (resourceParam !== undefined && !matchResource(resourceParam, ctx.endpoints.resource)) {
-      throw fail('invalid_target', 'The resource parameter does not name an MCP server behind this proxy.');
-    }
+    const route = resourceParam === undefined ? ctx.endpoints.routes[0]! : ctx.endpoints.routeForResource(resourceParam);
+    if (!route) throw fail('invalid_target', 'The resource parameter does not name an MCP server behind this proxy.');
 
     // Refresh tokens go to clients that registered the refresh_token grant (RFC 7591 §2, SEP-2207).
     const refresh = client.registration.grant_types.includes('refresh_token');
@@ -116,7 +116,7 @@ export async function validateAuthorizationRequest(query: URLSearchParams, ctx: 
       state,
       codeChallenge,
       scope,
-      resource: ctx.endpoints.resource,
+      resource: route.resource,
       refresh,
     };
   } catch (error) {

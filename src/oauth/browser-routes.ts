@@ -47,6 +47,11 @@ export function browserRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
     return value;
   };
 
+  const upstreamSettingsOf = (resource: string) => {
+    const name = endpoints.routeForAudience(resource)?.route.upstream;
+    return name === undefined ? config.upstream : config.upstreams[name]!;
+  };
+
   const checkBinding = async (c: Context, request: AuthorizationRequest): Promise<void> => {
     const value = readCookie(c, COOKIE.binding, secure);
     if (!value || (await shortDigest(value)) !== request.binding) {
@@ -54,11 +59,19 @@ export function browserRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
     }
   };
 
+  /** The identity provider of the route the request is for; the resource was validated when the request was sealed. */
+  const upstreamOf = (request: AuthorizationRequest) => {
+    const route = endpoints.routeForAudience(request.resource);
+    if (!route) throw new ErrorPage('Sign-in expired', 'This MCP server is no longer served here. Start again from your MCP client.', 400, `no route for ${request.resource}`);
+    return deps.upstreamFor(route.route);
+  };
+
   const redirectUpstream = async (c: Context, request: AuthorizationRequest, status: 302 | 303) => {
+    const upstream = upstreamOf(request);
     const state = await capsules.seal('transaction', request);
     let target: URL;
     try {
-      target = await deps.upstream.authorizationUrl(
+      target = await upstream.authorizationUrl(
         { state, codeVerifier: request.upstream_verifier, nonce: request.upstream_nonce },
         endpoints.callback,
       );
@@ -78,9 +91,8 @@ export function browserRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
       clientName: request.client_name,
       redirectUri: request.redirect_uri,
       resource: request.resource,
-      upstreamScopes: config.upstream.scopes,
+      upstreamScopes: upstreamSettingsOf(request.resource).scopes,
       grantedScope: request.scope,
-      sharesUpstreamToken: config.mcp.auth === 'upstream-token' || config.mcp.auth === 'identity-headers',
       requestCapsule: await capsules.seal('pending', request),
       action: PATHS.consent,
     });
@@ -120,11 +132,12 @@ export function browserRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
       throw new ErrorPage('Sign-in already completed', 'This sign-in response was already used. Start again from your MCP client.');
     }
 
+    const upstream = upstreamOf(request);
     let login;
     try {
       const callbackUrl = new URL(endpoints.callback);
       callbackUrl.search = current.search;
-      login = await deps.upstream.completeLogin(
+      login = await upstream.completeLogin(
         callbackUrl,
         { state: current.searchParams.get('state')!, codeVerifier: request.upstream_verifier, nonce: request.upstream_nonce },
         endpoints.callback,

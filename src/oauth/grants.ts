@@ -15,7 +15,8 @@ export interface GrantContext {
   readonly capsules: CapsuleCodec;
   readonly config: Config;
   readonly replay: ReplayStore;
-  readonly upstream: UpstreamClient;
+  /** The identity provider behind a token's audience; undefined when no route serves it any more. */
+  readonly upstreamForAudience: (audience: string) => UpstreamClient | undefined;
   readonly logger: Logger;
 }
 
@@ -111,8 +112,10 @@ export async function refreshTokenGrant(client: ResolvedClient, params: Params, 
   const now = ctx.capsules.nowSeconds();
   if (upstream.expires_at !== undefined && upstream.expires_at - now < UPSTREAM_REFRESH_MARGIN_SECONDS) {
     if (!upstream.refresh_token) throw invalidGrant('The upstream session has expired; sign in again.');
+    const provider = ctx.upstreamForAudience(token.aud);
+    if (!provider) throw invalidGrant('The MCP server of this grant is no longer served here.');
     try {
-      upstream = await ctx.upstream.refresh(upstream.refresh_token);
+      upstream = await provider.refresh(upstream.refresh_token);
     } catch (error) {
       if (error instanceof UpstreamError && error.kind === 'invalid_grant') {
         throw invalidGrant('The upstream session has ended; sign in again.', error.detail);

@@ -1,6 +1,6 @@
 import type { Config } from '../config/schema.js';
 import { TOKEN_ENDPOINT_AUTH_METHODS } from '../crypto/capsule-schemas.js';
-import type { Endpoints } from './endpoints.js';
+import type { Endpoints, RouteEndpoints } from './endpoints.js';
 
 /** RFC 8414 metadata with every field MCP clients read; absent fields have defaults that would mislead them. */
 export function authorizationServerMetadata(config: Config, endpoints: Endpoints) {
@@ -8,7 +8,7 @@ export function authorizationServerMetadata(config: Config, endpoints: Endpoints
     issuer: endpoints.issuer,
     authorization_endpoint: endpoints.authorization,
     token_endpoint: endpoints.token,
-    registration_endpoint: endpoints.registration,
+    ...(endpoints.registration ? { registration_endpoint: endpoints.registration } : {}),
     response_types_supported: ['code'],
     response_modes_supported: ['query'],
     grant_types_supported: ['authorization_code', 'refresh_token'],
@@ -20,9 +20,9 @@ export function authorizationServerMetadata(config: Config, endpoints: Endpoints
 }
 
 /** RFC 9728 metadata; `resource` is exactly the MCP URL clients connect to. */
-export function protectedResourceMetadata(config: Config, endpoints: Endpoints) {
+export function protectedResourceMetadata(config: Config, endpoints: Endpoints, route: RouteEndpoints) {
   return {
-    resource: endpoints.resource,
+    resource: route.resource,
     authorization_servers: [endpoints.issuer],
     bearer_methods_supported: ['header'],
     ...(config.scopes.length > 0 ? { scopes_supported: [...config.scopes] } : {}),

@@ -34,7 +34,6 @@ export interface ConsentView {
   readonly resource: string;
   readonly upstreamScopes: readonly string[];
   readonly grantedScope: string;
-  readonly sharesUpstreamToken: boolean;
   readonly requestCapsule: string;
   readonly action: string;
 }
@@ -60,9 +59,7 @@ export function consentPage(view: ConsentView): string {
   const name = view.clientName ? escapeHtml(view.clientName) : 'An unnamed application';
   const shared = [
     'your user ID, name and email address from your identity provider',
-    view.sharesUpstreamToken
-      ? `an access token for your identity provider (${escapeHtml(view.upstreamScopes.join(' ') || 'no scopes')}), passed to the MCP server`
-      : 'your identity, passed to the MCP server',
+    `an access token for your identity provider (${escapeHtml(view.upstreamScopes.join(' ') || 'no scopes')}), passed to the MCP server`,
     ...(view.grantedScope ? [`MCP scopes: <code>${escapeHtml(view.grantedScope)}</code>`] : []),
   ];
   const loopbackWarning = isLoopbackRedirect(view.redirectUri)

@@ -8,6 +8,7 @@ import { endpointsFor } from '../oauth/endpoints.js';
 import type { Logger } from '../observability/logger.js';
 import { createForwarder } from '../proxy/index.js';
 import { buildDeps } from './deps.js';
+import { nodeClientAddress } from './node-client-address.js';
 
 export interface RunningProxy {
   /** Where the server actually listens (the port resolved when 0 was asked for). */
@@ -19,8 +20,12 @@ const DEFAULT_GRACE_MS = 10_000;
 
 /** Starts the proxy on Node: undici forwarding, node:http server, graceful close. */
 export async function startNodeProxy(config: Config, logger: Logger, options: { clock?: Clock } = {}): Promise<RunningProxy> {
-  const forwarder = createForwarder({ runtime: 'node', headersTimeoutMs: config.mcp.timeout * 1000, logger });
-  const deps = await buildDeps(config, { logger, forwarder, ...options });
+  const deps = await buildDeps(config, {
+    logger,
+    createForwarder: (headersTimeoutMs) => createForwarder({ runtime: 'node', headersTimeoutMs, logger }),
+    clientAddress: nodeClientAddress(config.trustProxyHops),
+    ...options,
+  });
   const app = createApp(deps);
 
   const server = await new Promise<Server>((resolve, reject) => {
@@ -31,16 +36,18 @@ export async function startNodeProxy(config: Config, logger: Logger, options: { 
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
 
   // Discovery may finish after listening; a failure is retried on the first login.
-  deps.upstream.ready().then(
-    () => logger.info('upstream provider ready'),
-    (error: unknown) => logger.warn('upstream discovery failed; retrying on the next sign-in', { error }),
-  );
+  for (const upstream of deps.upstreamClients) {
+    upstream.ready().then(
+      () => logger.info('upstream provider ready'),
+      (error: unknown) => logger.warn('upstream discovery failed; retrying on the next sign-in', { error }),
+    );
+  }
 
   const endpoints = endpointsFor(config);
   logger.info('mcp-capsule listening', {
     listen: `http://${host}:${address.port}`,
     issuer: endpoints.issuer,
-    mcp_url: endpoints.resource,
+    mcp_urls: endpoints.routes.map((route) => route.resource),
     upstream_redirect_uri: endpoints.callback,
   });
 
@@ -54,7 +61,7 @@ export async function startNodeProxy(config: Config, logger: Logger, options: { 
       deadline.unref();
       await closed;
       clearTimeout(deadline);
-      await forwarder.close();
+      await deps.close();
     },
   };
 }

@@ -1,6 +1,6 @@
 import * as oauth from 'oauth4webapi';
 import type { Identity, UpstreamTokens } from '../crypto/capsule-schemas.js';
-import { isLoopbackHost } from '../config/schema.js';
+import { isLoopbackHost } from '../config/primitives.js';
 import { UpstreamError, type UpstreamClient, type UpstreamLoginSecrets } from './upstream-client.js';
 
 export interface OidcUpstreamOptions {

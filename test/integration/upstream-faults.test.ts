@@ -1,7 +1,7 @@
 import { delay, http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/config/env.js';
+import { parseConfig } from '../../src/config/load.js';
 import { startNodeProxy, type RunningProxy } from '../../src/runtime/node.js';
 import { Browser } from '../support/browser.js';
 import { TEST_KEY_A } from '../support/deps.js';
@@ -43,7 +43,9 @@ async function startProxy(issuer: string, logs: LogCapture): Promise<{ proxy: Ru
     publicUrl: base,
     port,
     upstream: { issuer, clientId: 'proxy', clientSecret: 'upstream-secret-value', timeout: 1 },
-    mcp: { url: 'http://127.0.0.1:9/mcp' },
+    routes: [{ url: 'http://127.0.0.1:9/mcp' }],
+    registration: {},
+    clientMetadataDocuments: {},
     ttl: {},
   });
   return { proxy: await startNodeProxy(config, logs.logger), base };

@@ -1,6 +1,6 @@
 import { CapsuleCodec } from '../../src/crypto/capsule.js';
 import { KeyRing } from '../../src/crypto/keyring.js';
-import { parseConfig } from '../../src/config/env.js';
+import { parseConfig } from '../../src/config/load.js';
 import type { Config, ConfigInput } from '../../src/config/schema.js';
 
 export const TEST_KEY_A = 'A'.repeat(43);
@@ -12,7 +12,9 @@ export function testConfig(overrides: Partial<Record<keyof ConfigInput, unknown>
     keys: TEST_KEY_A,
     publicUrl: 'https://proxy.example.com',
     upstream: { issuer: 'https://idp.example.com', clientId: 'proxy', clientSecret: 'upstream-secret' },
-    mcp: { url: 'http://127.0.0.1:9/mcp' },
+    routes: [{ url: 'http://127.0.0.1:9/mcp' }],
+    registration: {},
+    clientMetadataDocuments: {},
     ttl: {},
     ...overrides,
   });
@@ -42,7 +44,7 @@ export async function inProcessApp(config: Config = testConfig(), clock: () => n
   const deps = await buildDeps(config, {
     logger: silentLogger,
     clock,
-    forwarder: createForwarder({ runtime: 'web', headersTimeoutMs: 1000, logger: silentLogger }),
+    createForwarder: (headersTimeoutMs) => createForwarder({ runtime: 'web', headersTimeoutMs, logger: silentLogger }),
   });
   return { app: createApp(deps), deps };
 }

@@ -1,4 +1,4 @@
-import { parseConfig } from '../../src/config/env.js';
+import { parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import type { Clock } from '../../src/crypto/capsule.js';
 import { startDemoMcpServer, type DemoMcpServer } from '../../src/dev/demo-mcp-server.js';
@@ -36,6 +36,8 @@ export class Stack {
     readonly publicUrl: string,
     readonly config: Config,
     readonly logs: LogCapture,
+    /** The raw settings the first instance was started with, for siblings to start from. */
+    private readonly input: Record<string, unknown>,
   ) {}
 
   get mcpUrl(): string {
@@ -50,7 +52,7 @@ export class Stack {
       ...(options.upstreamAccessTokenTtl ? { accessTokenTtlSeconds: options.upstreamAccessTokenTtl } : {}),
     });
     const demo = await startDemoMcpServer();
-    const config = parseConfig({
+    const input = {
       keys: options.keys ?? TEST_KEY_A,
       publicUrl,
       port,
@@ -60,24 +62,21 @@ export class Stack {
         clientSecret: 'proxy-upstream-secret',
         scopes: 'openid email profile offline_access',
       },
-      mcp: { url: options.downstreamUrl ?? demo.url, auth: options.downstreamAuth ?? 'upstream-token', timeout: 2 },
+      routes: [{ url: options.downstreamUrl ?? demo.url, auth: options.downstreamAuth ?? 'upstream-token', timeout: 2 }],
+      registration: {},
+      clientMetadataDocuments: {},
       ttl: {},
       ...options.extra,
-    });
+    };
+    const config = parseConfig(input);
     const logs = new LogCapture();
     const proxy = await startNodeProxy(config, logs.logger, options.clock ? { clock: options.clock } : {});
-    return new Stack(idp, demo, [proxy], publicUrl, config, logs);
+    return new Stack(idp, demo, [proxy], publicUrl, config, logs, input);
   }
 
   /** Another instance with the same configuration on its own port, as behind a load balancer. */
   async startSibling(overrides: { keys?: string; clock?: Clock } = {}): Promise<{ url: string; proxy: RunningProxy }> {
-    const config = parseConfig({
-      ...this.config,
-      keys: overrides.keys ?? this.config.keys.map((key) => Buffer.from(key).toString('base64url')).join(','),
-      port: 0,
-      mcp: { ...this.config.mcp, url: this.config.mcp.url.href },
-      redirectSchemes: this.config.redirectSchemes,
-    });
+    const config = parseConfig({ ...this.input, ...(overrides.keys ? { keys: overrides.keys } : {}), port: 0 });
     const proxy = await startNodeProxy(config, this.logs.logger, overrides.clock ? { clock: overrides.clock } : {});
     this.proxies.push(proxy);
     return { url: proxy.listenUrl, proxy };

@@ -100,7 +100,7 @@ describe('mcp-capsule command line', () => {
     const run = await runCli(['serve'], { PORT: String(port) }, { until: /Connect your MCP client to/, thenSignal: 'SIGTERM' });
     expect(run.stderr).toContain('DEVELOPMENT SETUP: not for production use');
     expect(run.stderr).toContain(`http://localhost:${port}/mcp`);
-    expect(run.stdout).toContain('"msg":"shutting down"');
+    expect(run.stdout, JSON.stringify({ code: run.code, signal: run.signal, stderr: run.stderr.slice(-300) })).toContain('"msg":"shutting down"');
     expect(run.code).toBe(0);
   });
 });

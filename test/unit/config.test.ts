@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, ENV_BINDINGS, loadConfigFromEnv } from '../../src/config/env.js';
+import { ENV_BINDINGS } from '../../src/config/env.js';
+import { ConfigError, loadConfigFromEnv } from '../../src/config/load.js';
 import { redactConfig } from '../../src/config/redact.js';
 
 const VALID = {
@@ -27,7 +28,9 @@ describe('configuration from the environment', () => {
     expect(config.publicUrl).toBe('https://mcp.example.com');
     expect(config.port).toBe(8080);
     expect(config.host).toBe('127.0.0.1');
-    expect(config.mcp.auth).toBe('upstream-token');
+    expect(config.routes).toHaveLength(1);
+    expect(config.routes[0]!.auth).toBe('upstream-token');
+    expect(config.routes[0]!.path).toBe('/mcp');
     expect(config.upstream.scopes).toEqual(['openid', 'email', 'profile']);
     expect(config.ttl.accessToken).toBe(3600);
     expect(config.keys[0]).toHaveLength(32);

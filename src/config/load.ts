@@ -1,0 +1,116 @@
+import { readFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import { applyEnvAliases, bindingFor, configInputFromEnv, ENV_BINDINGS, type Env } from './env.js';
+import { configSchema, type Config } from './schema.js';
+
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+export interface LoadedConfig {
+  readonly config: Config;
+  /** Things worth saying at startup, such as obot variables read as ours. */
+  readonly notes: readonly string[];
+}
+
+type Input = Record<string, unknown>;
+
+const isPlainObject = (value: unknown): value is Input => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** The file's settings, overridden by the environment's; lists are replaced, not merged. */
+function overlay(base: unknown, top: unknown): unknown {
+  if (!isPlainObject(base) || !isPlainObject(top)) return top === undefined ? base : top;
+  const merged: Input = { ...base };
+  for (const [key, value] of Object.entries(top)) merged[key] = overlay(base[key], value);
+  return merged;
+}
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let node = input;
+  for (const segment of path) {
+    if (typeof node !== 'object' || node === null) return undefined;
+    node = (node as Record<PropertyKey, unknown>)[segment];
+  }
+  return node;
+}
+
+function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
+  if (issue.code === 'invalid_type' && valueAt(input, issue.path) === undefined) return 'is required';
+  if (issue.code === 'invalid_value' && 'values' in issue) return `must be one of ${(issue.values as unknown[]).join(', ')}`;
+  return issue.message;
+}
+
+/** `routes[1] (/mcp/gmail).auth`: a route is named by its path so operators find it in their file. */
+function filePath(path: readonly PropertyKey[], input: unknown): string {
+  let text = '';
+  path.forEach((segment, index) => {
+    if (typeof segment === 'number') {
+      text += `[${segment}]`;
+      if (path[index - 1] === 'routes') {
+        const route = valueAt(input, path.slice(0, index + 1)) as { path?: unknown; url?: unknown } | undefined;
+        const label = typeof route?.path === 'string' ? route.path : typeof route?.url === 'string' ? route.url : undefined;
+        if (label) text += ` (${label})`;
+      }
+    } else text += text ? `.${String(segment)}` : String(segment);
+  });
+  return text || 'configuration';
+}
+
+/** One line per problem, each naming the environment variable or the config file field at fault. */
+export function formatConfigIssues(error: z.ZodError, input: unknown, envInput: unknown = input): string[] {
+  return error.issues.map((issue) => {
+    const binding = bindingFor(issue.path);
+    const fromEnv = binding !== undefined && (valueAt(envInput, binding.path) !== undefined || valueAt(input, binding.path) === undefined);
+    const name = fromEnv ? binding.name : filePath(issue.path, input);
+    return `${name}: ${describeIssue(issue, input)}`;
+  });
+}
+
+export function parseConfig(input: unknown, envInput?: unknown): Config {
+  const result = configSchema.safeParse(input);
+  if (!result.success) throw new ConfigError(formatConfigIssues(result.error, input, envInput));
+  return result.data;
+}
+
+export function readConfigFile(path: string, read: (path: string) => string = (p) => readFileSync(p, 'utf8')): Input {
+  let text: string;
+  try {
+    text = read(path);
+  } catch (error) {
+    throw new ConfigError([`CAPSULE_CONFIG: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`]);
+  }
+  let parsed: unknown;
+  try {
+    parsed = extname(path).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text);
+  } catch (error) {
+    throw new ConfigError([`CAPSULE_CONFIG: ${path} is not valid ${extname(path) === '.json' ? 'JSON' : 'YAML'}: ${(error as Error).message.split('\n')[0]}`]);
+  }
+  if (!isPlainObject(parsed)) throw new ConfigError([`CAPSULE_CONFIG: ${path} must hold an object of settings`]);
+  return parsed;
+}
+
+const SINGLE_ROUTE_VARIABLES = ENV_BINDINGS.filter((binding) => binding.path[0] === 'routes').map((binding) => binding.name);
+
+/** Environment variables (with obot aliases) over an optional config file, validated by the one schema. */
+export function loadConfig(env: Env, read?: (path: string) => string): LoadedConfig {
+  const aliased = applyEnvAliases(env);
+  const envInput = configInputFromEnv(aliased.env);
+  const file = aliased.env.CAPSULE_CONFIG?.trim() ? readConfigFile(aliased.env.CAPSULE_CONFIG.trim(), read) : undefined;
+  if (file?.routes !== undefined && envInput.routes !== undefined) {
+    const set = SINGLE_ROUTE_VARIABLES.filter((name) => aliased.env[name]?.trim());
+    throw new ConfigError([`${set.join(', ')}: the config file declares routes; configure the MCP servers in one place, not both`]);
+  }
+  const input = overlay(file ?? {}, envInput);
+  return { config: parseConfig(input, envInput), notes: aliased.notes };
+}
+
+export function loadConfigFromEnv(env: Env): Config {
+  return loadConfig(env).config;
+}

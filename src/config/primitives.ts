@@ -1,0 +1,90 @@
+import { z } from 'zod';
+import { parseDurationSeconds } from './duration.js';
+
+/** Building blocks of the configuration schema: values as they arrive from environment variables or a file. */
+
+export function isLoopbackHost(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '127.0.0.1' || hostname === '[::1]';
+}
+
+/** Refinements run even after the URL check failed, so they must not assume a parseable URL. */
+export function tryUrl(value: string): URL | undefined {
+  try {
+    return new URL(value);
+  } catch {
+    return undefined;
+  }
+}
+
+const KEY_BYTES = 32;
+
+function decodeBase64Any(value: string): Uint8Array | undefined {
+  const trimmed = value.trim();
+  if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(trimmed)) return undefined;
+  const standard = trimmed.replace(/-/g, '+').replace(/_/g, '/');
+  return Uint8Array.from(atob(standard.padEnd(Math.ceil(standard.length / 4) * 4, '=')), (char) => char.charCodeAt(0));
+}
+
+export const masterKey = z.string().transform((value, ctx) => {
+  let bytes: Uint8Array | undefined;
+  try {
+    bytes = decodeBase64Any(value);
+  } catch {
+    bytes = undefined;
+  }
+  if (!bytes || bytes.length !== KEY_BYTES) {
+    ctx.addIssue({ code: 'custom', message: `each key must be ${KEY_BYTES} bytes in base64 or base64url (run "mcp-capsule keygen")` });
+    return z.NEVER;
+  }
+  return bytes;
+});
+
+/** A list given as an array (config file) or as a comma- or space-separated string (environment). */
+export const listOf = <T extends z.ZodType>(item: T) =>
+  z.preprocess((value) => (typeof value === 'string' ? value.split(/[,\s]+/).filter(Boolean) : value), z.array(item));
+
+export const duration = (fallbackSeconds: number) =>
+  z
+    .union([z.number(), z.string()])
+    .default(fallbackSeconds)
+    .transform((value, ctx) => {
+      const seconds = typeof value === 'number' ? value : parseDurationSeconds(value);
+      if (seconds === undefined || !Number.isInteger(seconds) || seconds <= 0) {
+        ctx.addIssue({ code: 'custom', message: 'must be a positive duration such as 3600, 60m, 1h or 30d' });
+        return z.NEVER;
+      }
+      return seconds;
+    });
+
+const TRUE = new Set(['true', '1', 'yes', 'on']);
+const FALSE = new Set(['false', '0', 'no', 'off']);
+
+export const flag = (fallback: boolean) =>
+  z
+    .union([z.boolean(), z.string()])
+    .default(fallback)
+    .transform((value, ctx) => {
+      if (typeof value === 'boolean') return value;
+      const normalized = value.trim().toLowerCase();
+      if (TRUE.has(normalized)) return true;
+      if (FALSE.has(normalized)) return false;
+      ctx.addIssue({ code: 'custom', message: 'must be true or false' });
+      return z.NEVER;
+    });
+
+export const httpUrl = z.url({ protocol: /^https?$/, message: 'must be an absolute http(s) URL' });
+
+/** https everywhere, except plain http on loopback for local development. */
+export const secureUrl = httpUrl.refine((value) => {
+  const url = tryUrl(value);
+  return !url || url.protocol === 'https:' || isLoopbackHost(url.hostname);
+}, 'must use https (plain http is allowed only for localhost, 127.0.0.1 and [::1])');
+
+export const publicOrigin = secureUrl
+  .refine((value) => {
+    const url = tryUrl(value);
+    return !url || ((url.pathname === '/' || url.pathname === '') && !url.search && !url.hash && !url.username && !url.password);
+  }, 'must be an origin such as https://mcp.example.com, with no path, query or credentials')
+  .transform((value) => new URL(value).origin);
+
+export const scopeToken = z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'scope tokens must be printable ASCII without quotes or backslashes');
