@@ -35,6 +35,7 @@ export const ENV_BINDINGS: readonly EnvBinding[] = [
   { name: 'CAPSULE_REGISTRATION_RATE_LIMIT', path: ['registration', 'perMinute'], description: 'Registrations accepted per client address per minute.' },
   { name: 'CAPSULE_CLIENT_METADATA_DOCUMENTS', path: ['clientMetadataDocuments', 'enabled'], description: 'Accept https URLs as client_ids (client ID metadata documents).' },
   { name: 'CAPSULE_CIMD_ALLOW_PRIVATE_NETWORK', path: ['clientMetadataDocuments', 'allowPrivateNetwork'], description: 'Development only: allow client metadata document URLs on loopback and private addresses, over http too.' },
+  { name: 'CAPSULE_SHUTDOWN_GRACE', path: ['shutdownGrace'], description: 'On SIGTERM, how long requests in flight may finish; open event streams end at once.' },
   { name: 'CAPSULE_TRUST_PROXY_HOPS', path: ['trustProxyHops'], description: 'Reverse proxies in front of the proxy that append to X-Forwarded-For; 0 uses the socket address.' },
   { name: 'CAPSULE_SCOPES', path: ['scopes'], description: 'Scopes the proxy offers MCP clients (advertised in both metadata documents).' },
   { name: 'CAPSULE_REDIRECT_SCHEMES', path: ['redirectSchemes'], description: 'Private-use redirect URI schemes of native clients accepted by exact match.' },

@@ -64,6 +64,8 @@ export const configSchema = z
       /** Development only: let client_id URLs point at loopback and private addresses, over http too. */
       allowPrivateNetwork: flag(false),
     }),
+    /** On SIGTERM: how long requests in flight may finish before the remaining connections are cut. */
+    shutdownGrace: duration(5),
     /** How many reverse proxies in front of the proxy append to X-Forwarded-For (0: use the socket address). */
     trustProxyHops: z.coerce.number().int().min(0).max(10).default(0),
     /** Scopes the proxy itself offers to MCP clients; requests for others are dropped from the grant. */

@@ -81,7 +81,8 @@ export async function prepareDemoEnvironment(env: Env): Promise<DemoEnvironment 
   lines.push(
     '',
     ` Connect your MCP client to:  ${publicUrl}${mcpPath.replace(/\/+$/, '')}`,
-    ' It will open a browser: approve the client, then sign in with any name.',
+    ' Use this exact URL (localhost and 127.0.0.1 are different sites to a browser).',
+    ' The client opens a browser: approve it, then sign in with any name.',
     '='.repeat(72),
     '',
   );

@@ -49,15 +49,24 @@ export async function handleLoginInteraction(
 }
 
 function loginForm(uid: string, problem?: string): string {
-  return `<h1>Embedded IdP sign-in</h1>
-${problem ? `<p role="alert">${escapeHtml(problem)}</p>` : ''}
-<form method="post" action="/interaction/${escapeHtml(uid)}" autocomplete="off">
+  return `<h1>Sign in to the development identity provider</h1>
+<p class="note">This is mcp-capsule's embedded identity provider for local development: any name and any password sign in, and the name becomes your user ID.</p>
+${problem ? `<p role="alert" class="alert">${escapeHtml(problem)}</p>` : ''}
+<form method="post" action="/interaction/${escapeHtml(uid)}">
   <input type="hidden" name="prompt" value="login">
-  <input type="text" name="login" placeholder="Any login" required autofocus>
-  <input type="password" name="password" placeholder="Any password">
+  <label for="login">Name</label>
+  <input id="login" type="text" name="login" placeholder="alice" autocomplete="username" required autofocus>
+  <label for="password">Password</label>
+  <input id="password" type="password" name="password" placeholder="anything" autocomplete="current-password">
   <button type="submit">Sign in</button>
 </form>`;
 }
+
+const STYLE = `body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;background:#f4f5f7;color:#1d2330;margin:0;display:flex;min-height:100vh;align-items:center;justify-content:center}
+main{background:#fff;max-width:420px;width:100%;padding:32px;border-radius:12px;box-shadow:0 2px 12px rgba(0,0,0,.08)}
+h1{font-size:20px;margin:0 0 12px}.note{background:#eef4ff;border-left:4px solid #2563eb;padding:8px 12px;line-height:1.5}.alert{color:#b91c1c}
+label{display:block;margin:14px 0 4px;font-weight:600}input[type=text],input[type=password]{width:100%;box-sizing:border-box;padding:9px;border:1px solid #c5cad3;border-radius:8px;font-size:15px}
+button{margin-top:20px;width:100%;padding:10px;border-radius:8px;font-size:15px;background:#2563eb;color:#fff;border:0;cursor:pointer}`;
 
 function sendHtml(res: ServerResponse, status: number, body: string): void {
   res.writeHead(status, {
@@ -65,7 +74,9 @@ function sendHtml(res: ServerResponse, status: number, body: string): void {
     'cache-control': 'no-store',
     'x-frame-options': 'DENY',
   });
-  res.end(`<!doctype html><html><head><meta charset="utf-8"><title>Embedded IdP</title></head><body>${body}</body></html>`);
+  res.end(
+    `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Development sign-in</title><style>${STYLE}</style></head><body><main>${body}</main></body></html>`,
+  );
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {

@@ -1,4 +1,5 @@
 import { Hono, type Context } from 'hono';
+import { isLoopbackHost } from '../config/primitives.js';
 import { CapsuleError } from '../crypto/capsule.js';
 import type { AuthorizationRequest } from '../crypto/capsule-schemas.js';
 import { randomToken, shortDigest } from '../crypto/encoding.js';
@@ -15,6 +16,19 @@ import { consentPage, errorPage, PAGE_SECURITY_HEADERS } from './pages.js';
 import { readFormParams } from './params.js';
 
 const BINDING_VALUE = /^[A-Za-z0-9_-]{43}$/;
+
+/** True when the issuer is plain-http loopback and the request came in under another loopback name for the same port. */
+function loopbackAliasOfIssuer(host: string | undefined, issuer: string): boolean {
+  const expected = new URL(issuer);
+  if (expected.protocol !== 'http:' || !isLoopbackHost(expected.hostname) || host === undefined) return false;
+  let actual: URL;
+  try {
+    actual = new URL(`http://${host}`);
+  } catch {
+    return false;
+  }
+  return actual.host !== expected.host && isLoopbackHost(actual.hostname) && actual.port === expected.port;
+}
 
 /**
  * The endpoints a person's browser visits: /authorize, the consent form and
@@ -52,10 +66,18 @@ export function browserRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
     return name === undefined ? config.upstream : config.upstreams[name]!;
   };
 
+  const providerHostOf = (settings: { issuer?: string; authorizationUrl?: string }) =>
+    new URL(settings.issuer ?? settings.authorizationUrl!).host;
+
   const checkBinding = async (c: Context, request: AuthorizationRequest): Promise<void> => {
     const value = readCookie(c, COOKIE.binding, secure);
     if (!value || (await shortDigest(value)) !== request.binding) {
-      throw new ErrorPage('Sign-in not started here', 'This sign-in was started in another browser or has expired. Start again from your MCP client.', 403, 'browser binding mismatch');
+      throw new ErrorPage(
+        'Sign-in not started here',
+        `This sign-in was started in another browser, or at another address than ${endpoints.issuer}, or has expired. Start again from your MCP client, using ${endpoints.issuer}.`,
+        403,
+        'browser binding mismatch',
+      );
     }
   };
 
@@ -82,6 +104,10 @@ export function browserRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
   };
 
   app.get(PATHS.authorize, async (c) => {
+    // Locally, localhost and 127.0.0.1 are different cookie sites: a browser sent to the other
+    // name would lose its binding cookie at the callback, so send it to the issuer's own host.
+    const sameMachineAlias = loopbackAliasOfIssuer(c.req.header('host'), endpoints.issuer);
+    if (sameMachineAlias) return c.redirect(endpoints.issuer + PATHS.authorize + new URL(c.req.url).search, 302);
     const validated = await validateAuthorizationRequest(new URL(c.req.url).searchParams, { capsules, config, endpoints });
     const request = await pendingAuthorization(validated, bindBrowser(c), { capsules, config });
     const consent = await openOrUndefined('consent', readCookie(c, COOKIE.consent, secure));
@@ -91,7 +117,9 @@ export function browserRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
       clientName: request.client_name,
       redirectUri: request.redirect_uri,
       resource: request.resource,
+      providerHost: providerHostOf(upstreamSettingsOf(request.resource)),
       upstreamScopes: upstreamSettingsOf(request.resource).scopes,
+      downstreamReceives: endpoints.routeForAudience(request.resource)!.route.auth,
       grantedScope: request.scope,
       requestCapsule: await capsules.seal('pending', request),
       action: PATHS.consent,
@@ -100,10 +128,11 @@ export function browserRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
   });
 
   app.post(PATHS.consent, async (c) => {
+    // Browsers send Origin and Sec-Fetch-Site on form posts; either naming another site is a forged submission.
     const origin = c.req.header('origin');
-    // Browsers send Origin on form posts; one from elsewhere is a forged submission.
-    if (origin !== undefined && origin !== 'null' && origin !== endpoints.issuer) {
-      throw new ErrorPage('Request refused', 'The consent form was submitted from another site.', 403, `origin ${origin}`);
+    const fetchSite = c.req.header('sec-fetch-site');
+    if ((origin !== undefined && origin !== 'null' && origin !== endpoints.issuer) || (fetchSite !== undefined && fetchSite !== 'same-origin')) {
+      throw new ErrorPage('Request refused', 'The consent form was submitted from another site.', 403, `origin ${origin} sec-fetch-site ${fetchSite}`);
     }
     const params = await readFormParams(c.req.raw);
     const request = await openOrUndefined('pending', params.optional('request'));

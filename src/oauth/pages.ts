@@ -13,13 +13,14 @@ export const PAGE_SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
   'X-Frame-Options': 'DENY',
   'X-Content-Type-Options': 'nosniff',
-  'Referrer-Policy': 'no-referrer',
+  // same-origin rather than no-referrer: browsers then send a real Origin on the consent POST instead of "null".
+  'Referrer-Policy': 'same-origin',
 };
 
 const STYLE = `
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;background:#f4f5f7;color:#1d2330;margin:0;display:flex;min-height:100vh;align-items:center;justify-content:center}
 main{background:#fff;max-width:460px;width:100%;padding:32px;border-radius:12px;box-shadow:0 2px 12px rgba(0,0,0,.08)}
-h1{font-size:20px;margin:0 0 16px}p,li{line-height:1.5}code{background:#eef0f4;padding:1px 4px;border-radius:4px;word-break:break-all}
+h1{font-size:20px;margin:0 0 16px}p,li{line-height:1.5}code{background:#eef0f4;padding:1px 4px;border-radius:4px;overflow-wrap:anywhere}
 .warn{background:#fff4e5;border-left:4px solid #f59e0b;padding:8px 12px}
 .actions{display:flex;gap:12px;margin-top:24px}button{flex:1;padding:10px;border-radius:8px;font-size:15px;cursor:pointer;border:1px solid #c5cad3;background:#fff}
 button.primary{background:#2563eb;color:#fff;border-color:#2563eb}`;
@@ -32,7 +33,11 @@ export interface ConsentView {
   readonly clientName: string | undefined;
   readonly redirectUri: string;
   readonly resource: string;
+  /** Where the user will sign in, e.g. accounts.google.com. */
+  readonly providerHost: string;
   readonly upstreamScopes: readonly string[];
+  /** What the MCP server behind the proxy receives. */
+  readonly downstreamReceives: 'upstream-token' | 'identity-headers';
   readonly grantedScope: string;
   readonly requestCapsule: string;
   readonly action: string;
@@ -57,10 +62,14 @@ function isLoopbackRedirect(uri: string): boolean {
 
 export function consentPage(view: ConsentView): string {
   const name = view.clientName ? escapeHtml(view.clientName) : 'An unnamed application';
+  const provider = `<strong>${escapeHtml(view.providerHost)}</strong>`;
+  const scopes = view.upstreamScopes.filter((scope) => scope !== 'offline_access');
+  const scopeText = scopes.length ? ` (scopes <code>${escapeHtml(scopes.join(' '))}</code>)` : '';
   const shared = [
-    'your user ID, name and email address from your identity provider',
-    `an access token for your identity provider (${escapeHtml(view.upstreamScopes.join(' ') || 'no scopes')}), passed to the MCP server`,
-    ...(view.grantedScope ? [`MCP scopes: <code>${escapeHtml(view.grantedScope)}</code>`] : []),
+    `the application gets a token that lets it use this MCP server as you${view.grantedScope ? `, with <code>${escapeHtml(view.grantedScope)}</code>` : ''}; it never sees your ${provider} credentials`,
+    view.downstreamReceives === 'identity-headers'
+      ? `the MCP server learns your user ID, name and email address at ${provider}, and gets an access token for your account there${scopeText}`
+      : `the MCP server gets an access token for your account at ${provider}${scopeText}`,
   ];
   const loopbackWarning = isLoopbackRedirect(view.redirectUri)
     ? '<p class="warn">This application receives the result on your own computer. Only continue if you just started this connection yourself.</p>'
@@ -70,7 +79,7 @@ export function consentPage(view: ConsentView): string {
     `<h1>${name} wants to use <code>${escapeHtml(view.resource)}</code> as you</h1>
 <p>The application is self-registered; its name was chosen by whoever registered it. After you sign in, you will be sent to <strong>${escapeHtml(redirectHost(view.redirectUri))}</strong> (<code>${escapeHtml(view.redirectUri)}</code>).</p>
 ${loopbackWarning}
-<p>It will get:</p><ul>${shared.map((item) => `<li>${item}</li>`).join('')}</ul>
+<p>You will sign in at ${provider}. If you approve:</p><ul>${shared.map((item) => `<li>${item}</li>`).join('')}</ul>
 <form method="post" action="${escapeHtml(view.action)}">
 <input type="hidden" name="request" value="${escapeHtml(view.requestCapsule)}">
 <div class="actions"><button type="submit" name="decision" value="deny">Deny</button><button class="primary" type="submit" name="decision" value="approve">Approve</button></div>

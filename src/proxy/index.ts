@@ -9,12 +9,14 @@ export interface CreateForwarderOptions {
   readonly logger: Logger;
   /** `node`: undici pools piped into Node's raw response (falls back to fetch without Node objects). `web`: fetch only. */
   readonly runtime: 'node' | 'web';
+  /** How long close() lets requests in flight finish before cutting them. */
+  readonly closeGraceMs?: number;
 }
 
 export function createForwarder(options: CreateForwarderOptions): Forwarder {
   const { headersTimeoutMs, logger } = options;
   return options.runtime === 'node'
-    ? new UndiciForwarder({ headersTimeoutMs, logger })
+    ? new UndiciForwarder({ headersTimeoutMs, logger, ...(options.closeGraceMs !== undefined ? { closeGraceMs: options.closeGraceMs } : {}) })
     : new FetchForwarder({ headersTimeoutMs, logger });
 }
 

@@ -70,6 +70,8 @@ export class UndiciForwarder implements Forwarder {
   readonly #fallback: Forwarder;
   readonly #poolOptions: Pool.Options;
   readonly #closeGraceMs: number;
+  /** Open GET streams: standalone SSE listeners carry no request in flight, so shutdown ends them at once. */
+  readonly #listeners = new Set<() => void>();
   #closed = false;
 
   constructor(options: UndiciForwarderOptions) {
@@ -168,12 +170,22 @@ export class UndiciForwarder implements Forwarder {
     }
     downstream.on('error', (error) => {
       // A reset after the head was sent: all that is left to do is cut the client's stream too.
+      // A stream that shutdown already ended cleanly keeps its connection.
+      if (outgoing.writableEnded) return;
       if (!clientGone) reportInterruptedResponse(this.#logger, target, method, error);
       if (!outgoing.destroyed) outgoing.destroy();
     });
     // SSE and other streams: send the head now rather than with the first event.
     if (forwarded['content-length'] === undefined) outgoing.flushHeaders();
-    shieldFromLateWrites(outgoing, downstream);
+    const forceEnd = shieldFromLateWrites(outgoing, downstream);
+    if (method === 'GET') {
+      const endListener = () => {
+        forceEnd();
+        discard(downstream);
+      };
+      this.#listeners.add(endListener);
+      outgoing.once('close', () => this.#listeners.delete(endListener));
+    }
     downstream.pipe(outgoing);
     return RESPONSE_ALREADY_SENT;
   }
@@ -193,6 +205,8 @@ export class UndiciForwarder implements Forwarder {
 
   async close(): Promise<void> {
     this.#closed = true;
+    for (const endListener of this.#listeners) endListener();
+    this.#listeners.clear();
     const pools = [...this.#pools.values()];
     this.#pools.clear();
     await Promise.all([...pools.map((pool) => closeWithGrace(pool, this.#closeGraceMs)), this.#fallback.close()]);
@@ -208,7 +222,7 @@ export class UndiciForwarder implements Forwarder {
  * end() before the downstream body has ended (the pipe's own end() comes after 'end').
  * Must be installed before `pipe()` so this 'end' listener runs before the pipe's.
  */
-function shieldFromLateWrites(outgoing: ServerResponse, downstream: Readable): void {
+function shieldFromLateWrites(outgoing: ServerResponse, downstream: Readable): () => void {
   let bodyEnded = false;
   downstream.once('end', () => {
     bodyEnded = true;
@@ -220,6 +234,10 @@ function shieldFromLateWrites(outgoing: ServerResponse, downstream: Readable): v
   outgoing.end = function endAfterBody(this: ServerResponse, ...args: unknown[]) {
     return bodyEnded ? (end as (...a: unknown[]) => ServerResponse).apply(this, args) : this;
   } as ServerResponse['end'];
+  // Shutdown's way to end the stream cleanly before the downstream body has ended.
+  return () => {
+    if (!outgoing.writableEnded) (end as () => ServerResponse).call(outgoing);
+  };
 }
 
 /** Drops a downstream body nobody will read; destroying it also closes its connection. */

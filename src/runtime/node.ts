@@ -16,13 +16,12 @@ export interface RunningProxy {
   close(graceMs?: number): Promise<void>;
 }
 
-const DEFAULT_GRACE_MS = 10_000;
-
 /** Starts the proxy on Node: undici forwarding, node:http server, graceful close. */
 export async function startNodeProxy(config: Config, logger: Logger, options: { clock?: Clock } = {}): Promise<RunningProxy> {
   const deps = await buildDeps(config, {
     logger,
-    createForwarder: (headersTimeoutMs) => createForwarder({ runtime: 'node', headersTimeoutMs, logger }),
+    createForwarder: (headersTimeoutMs) =>
+      createForwarder({ runtime: 'node', headersTimeoutMs, logger, closeGraceMs: config.shutdownGrace * 1000 }),
     clientAddress: nodeClientAddress(config.trustProxyHops),
     ...options,
   });
@@ -53,15 +52,17 @@ export async function startNodeProxy(config: Config, logger: Logger, options: { 
 
   return {
     listenUrl: `http://${host}:${address.port}`,
-    async close(graceMs = DEFAULT_GRACE_MS) {
-      // Stop accepting, let in-flight requests finish, then cut whatever is still open (long SSE streams).
+    async close(graceMs = config.shutdownGrace * 1000) {
+      // Stop accepting; end idle connections and event streams now; let requests in flight finish until the deadline.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Keep-alive connections become idle as their last response ends; close each one then, not at its keep-alive timeout.
+      const sweeper = setInterval(() => server.closeIdleConnections(), 50);
       server.closeIdleConnections();
       const deadline = setTimeout(() => server.closeAllConnections(), graceMs);
       deadline.unref();
-      await closed;
+      await Promise.all([closed, deps.close()]);
+      clearInterval(sweeper);
       clearTimeout(deadline);
-      await deps.close();
     },
   };
 }

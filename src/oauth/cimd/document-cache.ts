@@ -1,0 +1,111 @@
+import type { Logger } from '../../observability/logger.js';
+import { silentLogger } from '../../observability/logger.js';
+import { SafeFetchError } from '../../net/errors.js';
+import { safeFetch, DEFAULT_FETCH_TIMEOUT_MS, DEFAULT_MAX_BYTES } from '../../net/safe-fetch.js';
+import type { HostLookup } from '../../net/target-guard.js';
+import { cacheLifetimeSeconds, type CacheBounds } from './cache-lifetime.js';
+import { clientIdUrlProblem } from './client-id-url.js';
+import { parseClientMetadataDocument, type ClientMetadataDocument } from './document.js';
+import { ClientMetadataError } from './errors.js';
+import { FetchCache } from './fetch-cache.js';
+
+/** Every default of the resolver, in one place. */
+export const CLIENT_METADATA_DEFAULTS = {
+  fetchTimeoutMs: DEFAULT_FETCH_TIMEOUT_MS,
+  maxBytes: DEFAULT_MAX_BYTES,
+  minCacheSeconds: 60,
+  maxCacheSeconds: 24 * 60 * 60,
+  defaultCacheSeconds: 5 * 60,
+  maxEntries: 1_000,
+} as const;
+
+export interface ClientMetadataDocumentsOptions {
+  /** Development only: http loopback client_ids and fetches to private and loopback addresses. */
+  allowPrivateNetwork: boolean;
+  /** Private-use redirect schemes on the operator's allowlist (as for dynamic registration). */
+  redirectSchemes: readonly string[];
+  clock?: () => number;
+  logger?: Logger;
+  fetchTimeoutMs?: number;
+  maxBytes?: number;
+  /** Floor of the cache lifetime, also applied to `no-store` documents; 0 honours no-store literally. */
+  minCacheSeconds?: number;
+  maxCacheSeconds?: number;
+  /** Lifetime when the response has no caching headers (clamped to the bounds as well). */
+  defaultCacheSeconds?: number;
+  maxEntries?: number;
+  /** DNS resolution, injectable for tests. */
+  lookup?: HostLookup;
+}
+
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Resolves URL client_ids (CIMD) to validated metadata documents: fetched through the
+ * SSRF guard, parsed, validated, cached per HTTP caching headers within bounds.
+ * Failures and invalid documents are never cached (CIMD §4.4).
+ */
+export class ClientMetadataDocuments {
+  private readonly cache: FetchCache<ClientMetadataDocument>;
+  private readonly clock: () => number;
+  private readonly logger: Logger;
+  private readonly bounds: CacheBounds;
+
+  constructor(private readonly options: ClientMetadataDocumentsOptions) {
+    this.clock = options.clock ?? Date.now;
+    this.logger = options.logger ?? silentLogger;
+    const minSeconds = options.minCacheSeconds ?? CLIENT_METADATA_DEFAULTS.minCacheSeconds;
+    const maxSeconds = Math.max(minSeconds, options.maxCacheSeconds ?? CLIENT_METADATA_DEFAULTS.maxCacheSeconds);
+    this.bounds = { minSeconds, maxSeconds, defaultSeconds: options.defaultCacheSeconds ?? CLIENT_METADATA_DEFAULTS.defaultCacheSeconds };
+    this.cache = new FetchCache(options.maxEntries ?? CLIENT_METADATA_DEFAULTS.maxEntries, this.clock);
+  }
+
+  /** The validated document for a URL client_id, or a ClientMetadataError. */
+  async resolve(clientId: string): Promise<ClientMetadataDocument> {
+    const problem = clientIdUrlProblem(clientId, { allowHttpLoopback: this.options.allowPrivateNetwork });
+    if (problem) throw new ClientMetadataError('invalid_client_id', 'The client_id is not a valid client metadata document URL.', `client_id ${problem}`);
+    return this.cache.get(clientId, () => this.load(clientId));
+  }
+
+  /** Drops a cached document, e.g. after an operator blocks a client. */
+  forget(clientId: string): void {
+    this.cache.delete(clientId);
+  }
+
+  private async load(clientId: string): Promise<{ value: ClientMetadataDocument; ttlSeconds: number }> {
+    try {
+      const response = await safeFetch(clientId, {
+        allowPrivateNetwork: this.options.allowPrivateNetwork,
+        timeoutMs: this.options.fetchTimeoutMs ?? CLIENT_METADATA_DEFAULTS.fetchTimeoutMs,
+        maxBytes: this.options.maxBytes ?? CLIENT_METADATA_DEFAULTS.maxBytes,
+        accept: 'application/json',
+        ...(this.options.lookup ? { lookup: this.options.lookup } : {}),
+      }).catch((error: unknown) => {
+        if (!(error instanceof SafeFetchError)) throw error;
+        throw new ClientMetadataError('fetch_failed', 'The client metadata document could not be fetched.', `${error.code}: ${error.message}`);
+      });
+      let json: unknown;
+      try {
+        json = JSON.parse(decoder.decode(response.body));
+      } catch {
+        throw new ClientMetadataError('invalid_document', 'The client metadata document is invalid.', 'the body is not UTF-8 JSON');
+      }
+      const parsed = parseClientMetadataDocument(json, {
+        clientId,
+        redirectSchemes: this.options.redirectSchemes,
+        allowHttpLoopback: this.options.allowPrivateNetwork,
+      });
+      if (!parsed.ok) throw new ClientMetadataError('invalid_document', 'The client metadata document is invalid.', parsed.problem);
+      const ttlSeconds = cacheLifetimeSeconds(response.headers, this.clock(), this.bounds);
+      this.logger.debug('client metadata document fetched', { client_id: clientId, ttl_seconds: ttlSeconds });
+      return { value: parsed.document, ttlSeconds };
+    } catch (error) {
+      const failure =
+        error instanceof ClientMetadataError
+          ? error
+          : new ClientMetadataError('fetch_failed', 'The client metadata document could not be fetched.', String(error));
+      this.logger.warn('client metadata document refused', { client_id: clientId, reason: failure.code, detail: failure.detail });
+      throw failure;
+    }
+  }
+}
