@@ -3,6 +3,8 @@ import type { Config, Route } from '../config/schema.js';
 import type { CapsuleCodec, Clock } from '../crypto/capsule.js';
 import type { KeyRing } from '../crypto/keyring.js';
 import type { Logger } from '../observability/logger.js';
+import type { AssertionVerifier } from '../oauth/client-auth.js';
+import type { ClientDirectory } from '../oauth/clients.js';
 import type { Forwarder } from '../proxy/forwarder.js';
 import type { ReplayStore } from '../store/replay-store.js';
 import type { UpstreamClient } from '../upstream/upstream-client.js';
@@ -13,6 +15,10 @@ export interface AppDeps {
   readonly keys: KeyRing;
   readonly capsules: CapsuleCodec;
   readonly replay: ReplayStore;
+  /** Registered, configured and metadata-document clients. */
+  readonly clients: ClientDirectory;
+  /** private_key_jwt client authentication, where metadata-document clients are accepted. */
+  readonly verifyAssertion?: AssertionVerifier;
   /** The identity provider a route signs in with. */
   upstreamFor(route: Route): UpstreamClient;
   /** The forwarder of a route (each has its own pools and timeout). */

@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import type { AppDeps } from '../http/deps.js';
 import { apiCors } from '../http/cors.js';
+import { RateLimiter } from '../http/rate-limit.js';
 import { authenticateClient } from './client-auth.js';
 import { PATHS, type Endpoints } from './endpoints.js';
 import { invalidClientMetadata, OAuthError, serverError, unsupportedGrantType } from './errors.js';
@@ -32,7 +33,18 @@ export function apiRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
   const rootDocument = protectedResourceMetadata(config, endpoints, endpoints.routes[0]!);
   app.get(PATHS.protectedResourceMetadata, (c) => c.json(rootDocument));
 
-  app.post(PATHS.register, async (c) => {
+  const registrations = new RateLimiter({ perMinute: config.registration.perMinute, clock: deps.clock });
+  // With open registration off, /register does not exist and the metadata does not name it.
+  if (endpoints.registration) app.post(PATHS.register, async (c) => {
+    const wait = registrations.take(deps.clientAddress?.(c) ?? 'unknown');
+    if (wait > 0) {
+      logger.warn('registration rate limit reached', { address: deps.clientAddress?.(c) });
+      return c.json(
+        { error: 'temporarily_unavailable', error_description: 'Too many registrations from this address; try again later.' },
+        429,
+        { ...NO_STORE, 'Retry-After': String(wait) },
+      );
+    }
     const mediaType = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
     if (mediaType !== 'application/json') throw invalidClientMetadata('The request body must be application/json.');
     const text = await readLimitedText(c.req.raw, MAX_REGISTRATION_BYTES);
@@ -54,7 +66,11 @@ export function apiRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
     if (!(GRANT_TYPES as readonly string[]).includes(grantType)) {
       throw unsupportedGrantType(`Supported grant types: ${GRANT_TYPES.join(', ')}.`);
     }
-    const client = await authenticateClient(c.req.header('authorization'), params, { capsules, keys });
+    const client = await authenticateClient(c.req.header('authorization'), params, {
+      clients: deps.clients,
+      keys,
+      ...(deps.verifyAssertion ? { verifyAssertion: deps.verifyAssertion } : {}),
+    });
     if (!client.registration.grant_types.includes(grantType)) {
       throw new OAuthError('unauthorized_client', `This client did not register the ${grantType} grant.`);
     }

@@ -5,7 +5,7 @@ import type { AuthorizationRequest } from '../crypto/capsule-schemas.js';
 import { shortDigest } from '../crypto/encoding.js';
 import { isValidS256Challenge } from '../crypto/pkce.js';
 import { ErrorPage, RedirectToClient } from './browser-errors.js';
-import { resolveClient, type ResolvedClient } from './clients.js';
+import type { ClientDirectory, ResolvedClient } from './clients.js';
 import { consentKey } from './consent.js';
 import type { Endpoints } from './endpoints.js';
 import { OAuthError } from './errors.js';
@@ -28,7 +28,7 @@ export interface ValidatedAuthorization {
 }
 
 interface Context {
-  readonly capsules: CapsuleCodec;
+  readonly clients: ClientDirectory;
   readonly config: Config;
   readonly endpoints: Endpoints;
 }
@@ -46,10 +46,13 @@ async function checkClientAndRedirectUri(
   } catch (error) {
     throw new ErrorPage('Invalid request', error instanceof OAuthError ? error.description : 'The request is malformed.');
   }
-  const client = await resolveClient(ctx.capsules, clientId);
-  if (!client) {
-    throw new ErrorPage('Unknown application', 'This application is not registered here, or its registration has expired. Reconnect it from your MCP client.');
+  const found = await ctx.clients.lookup(clientId);
+  if ('problem' in found) {
+    throw found.problem === 'unavailable'
+      ? new ErrorPage('Application details unavailable', "The application's metadata document could not be fetched or is invalid, so it cannot sign in here.", 400, found.detail)
+      : new ErrorPage('Unknown application', 'This application is not registered here, or its registration has expired. Reconnect it from your MCP client.', 400, found.detail);
   }
+  const client = found.client;
   const registered = client.registration.redirect_uris;
   if (requestedRedirectUri === undefined) {
     if (registered.length !== 1) throw new ErrorPage('Invalid request', 'The redirect_uri parameter is required.');

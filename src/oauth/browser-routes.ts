@@ -108,8 +108,9 @@ export function browserRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
     // name would lose its binding cookie at the callback, so send it to the issuer's own host.
     const sameMachineAlias = loopbackAliasOfIssuer(c.req.header('host'), endpoints.issuer);
     if (sameMachineAlias) return c.redirect(endpoints.issuer + PATHS.authorize + new URL(c.req.url).search, 302);
-    const validated = await validateAuthorizationRequest(new URL(c.req.url).searchParams, { capsules, config, endpoints });
+    const validated = await validateAuthorizationRequest(new URL(c.req.url).searchParams, { clients: deps.clients, config, endpoints });
     const request = await pendingAuthorization(validated, bindBrowser(c), { capsules, config });
+    if (!validated.client.requireConsent) return redirectUpstream(c, request, 302);
     const consent = await openOrUndefined('consent', readCookie(c, COOKIE.consent, secure));
     if (hasApproval(consent, request.consent_key)) return redirectUpstream(c, request, 302);
 

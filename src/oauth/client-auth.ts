@@ -1,7 +1,7 @@
-import type { CapsuleCodec } from '../crypto/capsule.js';
 import { verifyClientSecret } from '../crypto/client-secret.js';
+import { timingSafeEqualStrings } from '../crypto/encoding.js';
 import type { KeyRing } from '../crypto/keyring.js';
-import { resolveClient, type ResolvedClient } from './clients.js';
+import type { ClientAuthMethod, ClientDirectory, ResolvedClient } from './clients.js';
 import { invalidClient, invalidRequest, OAuthError } from './errors.js';
 import type { Params } from './params.js';
 
@@ -37,38 +37,69 @@ function decodeBasic(header: string): { id: string; secret: string } | undefined
   }
 }
 
+/** Verifies a private_key_jwt assertion for a metadata-document client; throws on any failure. */
+export type AssertionVerifier = (
+  client: Extract<ResolvedClient, { kind: 'metadata-document' }>,
+  assertion: string,
+  assertionType: string | undefined,
+) => Promise<void>;
+
+export interface ClientAuthDeps {
+  readonly clients: ClientDirectory;
+  readonly keys: KeyRing;
+  readonly verifyAssertion?: AssertionVerifier;
+}
+
+async function secretMatches(client: ResolvedClient, secret: string, keys: KeyRing): Promise<boolean> {
+  if (client.kind === 'registered') return verifyClientSecret(keys, client.kid, client.clientId, secret);
+  if (client.kind === 'configured') return client.secret !== undefined && timingSafeEqualStrings(client.secret, secret);
+  return false;
+}
+
+/** The client_id a JWT assertion names as its issuer, read without trusting it: it only picks the keys to verify with. */
+function assertionIssuer(assertion: string): string | undefined {
+  try {
+    const payload = JSON.parse(new TextDecoder().decode(Uint8Array.from(atob(assertion.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0))));
+    return typeof payload?.iss === 'string' ? payload.iss : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Authenticates the client at the token endpoint with exactly the method it
- * registered (OAuth 2.1 §2.4, §3.2.1): none, client_secret_post or client_secret_basic.
+ * registered (OAuth 2.1 §2.4, §3.2.1): none, client_secret_post,
+ * client_secret_basic, or private_key_jwt for metadata-document clients.
  */
-export async function authenticateClient(
-  authorization: string | undefined,
-  params: Params,
-  deps: { capsules: CapsuleCodec; keys: KeyRing },
-): Promise<ResolvedClient> {
+export async function authenticateClient(authorization: string | undefined, params: Params, deps: ClientAuthDeps): Promise<ResolvedClient> {
   const usedBasic = authorization !== undefined && /^Basic\s/i.test(authorization);
   const basic = usedBasic ? decodeBasic(authorization!) : undefined;
   if (usedBasic && !basic) throw rejectClient('The Basic authorization header is malformed.');
   const bodyId = params.optional('client_id');
   const bodySecret = params.optional('client_secret');
-  if (basic && bodySecret !== undefined) throw invalidRequest('Use only one client authentication method.');
-  if (basic && bodyId !== undefined && bodyId !== basic.id) throw invalidRequest('client_id does not match the authenticated client.');
+  const assertion = params.optional('client_assertion');
+  const presented = [basic, bodySecret, assertion].filter((value) => value !== undefined).length;
+  if (presented > 1) throw invalidRequest('Use only one client authentication method.');
 
-  const clientId = basic?.id ?? bodyId;
+  const clientId = basic?.id ?? bodyId ?? (assertion ? assertionIssuer(assertion) : undefined);
   if (clientId === undefined) throw rejectClient('Client authentication is required.');
-  const client = await resolveClient(deps.capsules, clientId);
+  if (bodyId !== undefined && bodyId !== clientId) throw invalidRequest('client_id does not match the authenticated client.');
+  const client = await deps.clients.resolve(clientId);
   if (!client) throw rejectClient('The client is unknown or its registration is no longer valid; register again.');
 
   const method = client.registration.token_endpoint_auth_method;
-  const used = basic ? 'client_secret_basic' : bodySecret !== undefined ? 'client_secret_post' : 'none';
-  if (used !== method) {
-    throw rejectClient(`This client must authenticate with ${method}.`, `client used ${used}`);
-  }
-  if (method !== 'none') {
-    const secret = basic?.secret ?? bodySecret!;
-    if (!(await verifyClientSecret(deps.keys, client.kid, clientId, secret))) {
-      throw rejectClient('Client authentication failed.');
+  const used: ClientAuthMethod = basic ? 'client_secret_basic' : bodySecret !== undefined ? 'client_secret_post' : assertion ? 'private_key_jwt' : 'none';
+  if (used !== method) throw rejectClient(`This client must authenticate with ${method}.`, `client used ${used}`);
+
+  if (method === 'private_key_jwt') {
+    if (client.kind !== 'metadata-document' || !deps.verifyAssertion) throw rejectClient('Client authentication failed.', 'no assertion verifier');
+    try {
+      await deps.verifyAssertion(client, assertion!, params.optional('client_assertion_type'));
+    } catch (error) {
+      throw rejectClient('Client authentication failed.', error instanceof Error ? error.message : String(error));
     }
+  } else if (method !== 'none' && !(await secretMatches(client, basic?.secret ?? bodySecret!, deps.keys))) {
+    throw rejectClient('Client authentication failed.');
   }
   return client;
 }

@@ -8,6 +8,11 @@ import { redirectUriProblem } from './redirect-uri.js';
 
 const MAX_TEXT = 200;
 const MAX_URI = 2000;
+/**
+ * The registration travels inside the client_id, and the client_id in every
+ * /authorize URL: capping what is sealed keeps client_ids under about 4 KB.
+ */
+export const MAX_SEALED_REGISTRATION_BYTES = 3000;
 const SUPPORTED_GRANT_TYPES = ['authorization_code', 'refresh_token'] as const;
 
 /**
@@ -64,6 +69,9 @@ export async function registerClient(
   }
 
   const registration: ClientRegistration = { ...request, iat: deps.capsules.nowSeconds() };
+  if (new TextEncoder().encode(JSON.stringify(registration)).byteLength > MAX_SEALED_REGISTRATION_BYTES) {
+    throw invalidClientMetadata(`The client metadata is too large to register (at most ${MAX_SEALED_REGISTRATION_BYTES} bytes of registered fields).`);
+  }
   const clientId = await deps.capsules.seal('client', registration);
   const { iat, ...metadata } = registration;
   const body: Record<string, unknown> = { client_id: clientId, client_id_issued_at: iat, ...metadata };

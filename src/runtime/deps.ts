@@ -2,6 +2,7 @@ import type { Config, Route } from '../config/schema.js';
 import { CapsuleCodec, type Clock } from '../crypto/capsule.js';
 import { KeyRing } from '../crypto/keyring.js';
 import type { AppDeps } from '../http/deps.js';
+import { ClientDirectory } from '../oauth/clients.js';
 import type { Logger } from '../observability/logger.js';
 import type { Forwarder } from '../proxy/forwarder.js';
 import { MemoryReplayStore } from '../store/replay-store.js';
@@ -37,12 +38,15 @@ export async function buildDeps(config: Config, options: DepsOptions): Promise<B
     });
   const defaultUpstream = upstreamClient(config.upstream);
   const namedUpstreams = new Map(Object.entries(config.upstreams).map(([name, settings]) => [name, upstreamClient(settings)]));
+  const capsules = new CapsuleCodec(keys, clock);
+  const clients = new ClientDirectory({ capsules, configured: config.clients, documents: undefined, logger: options.logger });
   const forwarders = new Map<Route, Forwarder>(config.routes.map((route) => [route, options.createForwarder(route.timeout * 1000)]));
 
   return {
     config,
     keys,
-    capsules: new CapsuleCodec(keys, clock),
+    capsules,
+    clients,
     replay: new MemoryReplayStore({ clock }),
     upstreamFor: (route) => (route.upstream === undefined ? defaultUpstream : namedUpstreams.get(route.upstream)!),
     forwarderFor: (route) => forwarders.get(route)!,

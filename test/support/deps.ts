@@ -13,7 +13,8 @@ export function testConfig(overrides: Partial<Record<keyof ConfigInput, unknown>
     publicUrl: 'https://proxy.example.com',
     upstream: { issuer: 'https://idp.example.com', clientId: 'proxy', clientSecret: 'upstream-secret' },
     routes: [{ url: 'http://127.0.0.1:9/mcp' }],
-    registration: {},
+    // Tests register far more clients than an operator's limit allows.
+      registration: { perMinute: 10_000 },
     clientMetadataDocuments: {},
     ttl: {},
     ...overrides,

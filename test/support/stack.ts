@@ -63,7 +63,8 @@ export class Stack {
         scopes: 'openid email profile offline_access',
       },
       routes: [{ url: options.downstreamUrl ?? demo.url, auth: options.downstreamAuth ?? 'upstream-token', timeout: 2 }],
-      registration: {},
+      // Tests register far more clients than an operator's limit allows.
+      registration: { perMinute: 10_000 },
       clientMetadataDocuments: {},
       ttl: {},
       ...options.extra,

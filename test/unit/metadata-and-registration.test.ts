@@ -163,3 +163,41 @@ describe('token endpoint input', () => {
     expect(((await response.json()) as { error: string }).error).toBe('invalid_request');
   });
 });
+
+describe('registration controls', () => {
+  it('limits registrations per client address and says when to retry', async () => {
+    const { app } = await inProcessApp(testConfig({ registration: { perMinute: 2 } }));
+    const register = () =>
+      app.request('/register', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ redirect_uris: ['https://app.example.com/cb'] }),
+      });
+    expect((await register()).status).toBe(201);
+    expect((await register()).status).toBe(201);
+    const limited = await register();
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(((await limited.json()) as { error: string }).error).toBe('temporarily_unavailable');
+  });
+
+  it('caps what a registration may seal into its client_id', async () => {
+    const { app } = await inProcessApp();
+    const uris = Array.from({ length: 20 }, (_, i) => `https://app.example.com/${'x'.repeat(180)}/${i}`);
+    const response = await app.request('/register', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ redirect_uris: uris }),
+    });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error_description: string }).error_description).toMatch(/too large/);
+  });
+
+  it('can turn open registration off: no endpoint, and no registration_endpoint in the metadata', async () => {
+    const { app } = await inProcessApp(testConfig({ registration: { dynamic: 'false' } }));
+    const metadata = (await (await app.request('/.well-known/oauth-authorization-server')).json()) as Record<string, unknown>;
+    expect(metadata).not.toHaveProperty('registration_endpoint');
+    const response = await app.request('/register', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(response.status).toBe(404);
+  });
+});
