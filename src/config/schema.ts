@@ -85,26 +85,40 @@ export const configSchema = z
       consent: duration(30 * 86400),
     }),
   })
-  .superRefine((config, ctx) => {
-    const seen = new Map<string, number>();
-    config.routes.forEach((route, index) => {
-      const other = seen.get(route.path);
-      if (other !== undefined) ctx.addIssue({ code: 'custom', path: ['routes', index, 'path'], message: `${route.path} is already used by routes[${other}]` });
-      seen.set(route.path, index);
-      if (route.upstream !== undefined && !(route.upstream in config.upstreams)) {
-        ctx.addIssue({ code: 'custom', path: ['routes', index, 'upstream'], message: `names no entry of upstreams (${Object.keys(config.upstreams).join(', ') || 'none defined'})` });
-      }
-    });
-    const ids = new Set<string>();
-    config.clients.forEach((client, index) => {
-      if (ids.has(client.client_id)) ctx.addIssue({ code: 'custom', path: ['clients', index, 'client_id'], message: `${client.client_id} is listed twice` });
-      ids.add(client.client_id);
-      client.redirect_uris.forEach((uri, uriIndex) => {
-        const problem = redirectUriProblem(uri, config.redirectSchemes);
-        if (problem) ctx.addIssue({ code: 'custom', path: ['clients', index, 'redirect_uris', uriIndex], message: problem });
+  // `when`: these cross-checks run even when other settings failed, so every problem is reported at once;
+  // they must therefore read the half-parsed value defensively.
+  .superRefine(
+    (config, ctx) => {
+      const routes: unknown[] = Array.isArray(config.routes) ? config.routes : [];
+      const upstreams = typeof config.upstreams === 'object' && config.upstreams !== null ? config.upstreams : {};
+      const seen = new Map<string, number>();
+      routes.forEach((route, index) => {
+        const { path, upstream } = (route ?? {}) as { path?: unknown; upstream?: unknown };
+        if (typeof path === 'string') {
+          const other = seen.get(path);
+          if (other !== undefined) ctx.addIssue({ code: 'custom', path: ['routes', index, 'path'], message: `${path} is already used by routes[${other}]` });
+          seen.set(path, index);
+        }
+        if (typeof upstream === 'string' && !(upstream in upstreams)) {
+          ctx.addIssue({ code: 'custom', path: ['routes', index, 'upstream'], message: `names no entry of upstreams (${Object.keys(upstreams).join(', ') || 'none defined'})` });
+        }
       });
-    });
-  });
+      const clients: unknown[] = Array.isArray(config.clients) ? config.clients : [];
+      const schemes = Array.isArray(config.redirectSchemes) ? config.redirectSchemes : [];
+      const ids = new Set<string>();
+      clients.forEach((client, index) => {
+        const { client_id: id, redirect_uris: uris } = (client ?? {}) as { client_id?: unknown; redirect_uris?: unknown };
+        if (typeof id === 'string' && ids.has(id)) ctx.addIssue({ code: 'custom', path: ['clients', index, 'client_id'], message: `${id} is listed twice` });
+        if (typeof id === 'string') ids.add(id);
+        if (!Array.isArray(uris)) return;
+        uris.forEach((uri, uriIndex) => {
+          const problem = typeof uri === 'string' ? redirectUriProblem(uri, schemes) : undefined;
+          if (problem) ctx.addIssue({ code: 'custom', path: ['clients', index, 'redirect_uris', uriIndex], message: problem });
+        });
+      });
+    },
+    { when: () => true },
+  );
 
 export type ConfigInput = z.input<typeof configSchema>;
 export type Config = z.output<typeof configSchema>;

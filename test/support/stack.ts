@@ -15,6 +15,8 @@ export interface StackOptions {
   readonly clock?: Clock;
   /** Put another downstream behind the proxy instead of the demo MCP server. */
   readonly downstreamUrl?: string;
+  /** Several routes, built from the demo MCP server's URL. */
+  readonly routesFromDemo?: (demoUrl: string) => Array<Record<string, unknown>>;
   readonly extra?: Record<string, unknown>;
 }
 
@@ -62,7 +64,9 @@ export class Stack {
         clientSecret: 'proxy-upstream-secret',
         scopes: 'openid email profile offline_access',
       },
-      routes: [{ url: options.downstreamUrl ?? demo.url, auth: options.downstreamAuth ?? 'upstream-token', timeout: 2 }],
+      routes: options.routesFromDemo?.(demo.url) ?? [
+        { url: options.downstreamUrl ?? demo.url, auth: options.downstreamAuth ?? 'upstream-token', timeout: 2 },
+      ],
       // Tests register far more clients than an operator's limit allows.
       registration: { perMinute: 10_000 },
       clientMetadataDocuments: {},
