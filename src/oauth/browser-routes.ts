@@ -116,6 +116,7 @@ export function browserRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
 
     const html = consentPage({
       clientName: request.client_name,
+      clientSource: validated.client.kind === 'metadata-document' ? { kind: 'metadata-document', url: validated.client.clientId } : { kind: validated.client.kind },
       redirectUri: request.redirect_uri,
       resource: request.resource,
       providerHost: providerHostOf(upstreamSettingsOf(request.resource)),

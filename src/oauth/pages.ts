@@ -31,6 +31,8 @@ function layout(title: string, body: string): string {
 
 export interface ConsentView {
   readonly clientName: string | undefined;
+  /** How the client is known, which decides how much its name can be trusted. */
+  readonly clientSource: { kind: 'registered' } | { kind: 'configured' } | { kind: 'metadata-document'; url: string };
   readonly redirectUri: string;
   readonly resource: string;
   /** Where the user will sign in, e.g. accounts.google.com. */
@@ -60,6 +62,17 @@ function isLoopbackRedirect(uri: string): boolean {
   }
 }
 
+function describeSource(source: ConsentView['clientSource']): string {
+  switch (source.kind) {
+    case 'configured':
+      return 'This application was registered by the administrator of this server.';
+    case 'metadata-document':
+      return `The application is published by <strong>${escapeHtml(redirectHost(source.url))}</strong> (<code>${escapeHtml(source.url)}</code>); its name is what that site says.`;
+    default:
+      return 'The application registered itself; its name was chosen by whoever registered it.';
+  }
+}
+
 export function consentPage(view: ConsentView): string {
   const name = view.clientName ? escapeHtml(view.clientName) : 'An unnamed application';
   const provider = `<strong>${escapeHtml(view.providerHost)}</strong>`;
@@ -77,7 +90,7 @@ export function consentPage(view: ConsentView): string {
   return layout(
     'Allow access?',
     `<h1>${name} wants to use <code>${escapeHtml(view.resource)}</code> as you</h1>
-<p>The application is self-registered; its name was chosen by whoever registered it. After you sign in, you will be sent to <strong>${escapeHtml(redirectHost(view.redirectUri))}</strong> (<code>${escapeHtml(view.redirectUri)}</code>).</p>
+<p>${describeSource(view.clientSource)} After you sign in, you will be sent to <strong>${escapeHtml(redirectHost(view.redirectUri))}</strong> (<code>${escapeHtml(view.redirectUri)}</code>).</p>
 ${loopbackWarning}
 <p>You will sign in at ${provider}. If you approve:</p><ul>${shared.map((item) => `<li>${item}</li>`).join('')}</ul>
 <form method="post" action="${escapeHtml(view.action)}">
