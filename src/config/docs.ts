@@ -13,7 +13,7 @@ const MINIMAL_ENV = {
 const REQUIRED_NOTE: Record<string, string> = {
   CAPSULE_KEYS: 'required',
   CAPSULE_PUBLIC_URL: 'required',
-  CAPSULE_UPSTREAM_ISSUER: 'required, unless both URLs below are set',
+  CAPSULE_UPSTREAM_ISSUER: 'required for oidc',
   CAPSULE_CONFIG: '(unset)',
   CAPSULE_UPSTREAM_CLIENT_ID: 'required',
   CAPSULE_MCP_URL: 'required, unless the config file declares routes',

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { redirectUriProblem } from '../oauth/redirect-uri.js';
-import { duration, flag, isLoopbackHost, listOf, masterKey, publicOrigin, scopeToken, secureUrl } from './primitives.js';
+import { upstreamSettingsSchema } from '../upstream/settings.js';
+import { duration, flag, isLoopbackHost, listOf, masterKey, publicOrigin, scopeToken } from './primitives.js';
 import { routeSchema, type Route } from './routes.js';
 import { staticClientSchema } from './static-clients.js';
 
@@ -10,30 +11,7 @@ import { staticClientSchema } from './static-clients.js';
  * never lives anywhere else.
  */
 
-export const UPSTREAM_PROVIDERS = ['oidc'] as const;
-export const UPSTREAM_TOKEN_AUTH_METHODS = ['client_secret_basic', 'client_secret_post'] as const;
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
-
-export const upstreamSchema = z
-  .object({
-    provider: z.enum(UPSTREAM_PROVIDERS).default('oidc'),
-    issuer: secureUrl.optional(),
-    authorizationUrl: secureUrl.optional(),
-    tokenUrl: secureUrl.optional(),
-    userinfoUrl: secureUrl.optional(),
-    clientId: z.string().min(1, 'is required'),
-    clientSecret: z.string().min(1).optional(),
-    scopes: listOf(scopeToken).default(['openid', 'email', 'profile']),
-    tokenAuthMethod: z.enum(UPSTREAM_TOKEN_AUTH_METHODS).default('client_secret_basic'),
-    /** Seconds before a request to the provider (discovery, token, userinfo) is abandoned. */
-    timeout: duration(10),
-  })
-  // `when` makes this run even when other upstream fields failed, so every problem is reported at once.
-  .refine((upstream) => Boolean(upstream.issuer || (upstream.authorizationUrl && upstream.tokenUrl)), {
-    path: ['issuer'],
-    message: 'is required (or give both the authorization and the token URL)',
-    when: () => true,
-  });
 
 const PRIVATE_USE_SCHEME = /^[a-z][a-z0-9+.-]*$/;
 
@@ -45,9 +23,9 @@ export const configSchema = z
     port: z.coerce.number().int().min(0).max(65535).default(8080),
     logLevel: z.enum(LOG_LEVELS).default('info'),
     /** The identity provider every route uses unless it names another. */
-    upstream: upstreamSchema,
+    upstream: upstreamSettingsSchema,
     /** Further identity providers, by name, for routes that sign in elsewhere (config file only). */
-    upstreams: z.record(z.string().regex(/^[\w.-]+$/, 'names may use letters, digits, ., _ and -'), upstreamSchema).default({}),
+    upstreams: z.record(z.string().regex(/^[\w.-]+$/, 'names may use letters, digits, ., _ and -'), upstreamSettingsSchema).default({}),
     /** The MCP servers behind the proxy. */
     routes: z.array(routeSchema).min(1, 'needs at least one MCP server'),
     /** Clients registered in configuration. */

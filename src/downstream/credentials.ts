@@ -9,13 +9,13 @@ export type CredentialMode = (token: AccessPayload) => Record<string, string>;
 
 const upstreamToken: CredentialMode = (token) => ({ authorization: `Bearer ${token.upstream.access_token}` });
 
-/** The obot convention. Email is passed only when the provider did not say it is unverified. */
+/** The obot convention. Email is passed only when the provider says it is verified. */
 const identityHeaders: CredentialMode = (token) => {
   const headers: Record<string, string> = {
     'x-forwarded-user': token.identity.sub,
     'x-forwarded-access-token': token.upstream.access_token,
   };
-  if (token.identity.email && token.identity.email_verified !== false) headers['x-forwarded-email'] = token.identity.email;
+  if (token.identity.email && token.identity.email_verified === true) headers['x-forwarded-email'] = token.identity.email;
   if (token.identity.name) headers['x-forwarded-name'] = encodeHeaderValue(token.identity.name);
   return headers;
 };

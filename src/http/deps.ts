@@ -21,6 +21,8 @@ export interface AppDeps {
   readonly verifyAssertion?: AssertionVerifier;
   /** The identity provider a route signs in with. */
   upstreamFor(route: Route): UpstreamClient;
+  /** What the consent page says about a route's provider: where the user signs in, and the scopes asked for. */
+  upstreamInfoFor(route: Route): { readonly host: string; readonly scopes: readonly string[] };
   /** The forwarder of a route (each has its own pools and timeout). */
   forwarderFor(route: Route): Forwarder;
   readonly logger: Logger;

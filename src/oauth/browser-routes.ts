@@ -1,6 +1,8 @@
 import { Hono, type Context } from 'hono';
 import { isLoopbackHost } from '../config/primitives.js';
 import { CapsuleError } from '../crypto/capsule.js';
+import { RateLimiter } from '../http/rate-limit.js';
+import { looksLikeClientIdUrl } from './cimd/client-id-url.js';
 import type { AuthorizationRequest } from '../crypto/capsule-schemas.js';
 import { randomToken, shortDigest } from '../crypto/encoding.js';
 import type { AppDeps } from '../http/deps.js';
@@ -16,6 +18,7 @@ import { consentPage, errorPage, PAGE_SECURITY_HEADERS } from './pages.js';
 import { readFormParams } from './params.js';
 
 const BINDING_VALUE = /^[A-Za-z0-9_-]{43}$/;
+const METADATA_DOCUMENT_LOOKUPS_PER_MINUTE = 60;
 
 /** True when the issuer is plain-http loopback and the request came in under another loopback name for the same port. */
 function loopbackAliasOfIssuer(host: string | undefined, issuer: string): boolean {
@@ -61,14 +64,6 @@ export function browserRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
     return value;
   };
 
-  const upstreamSettingsOf = (resource: string) => {
-    const name = endpoints.routeForAudience(resource)?.route.upstream;
-    return name === undefined ? config.upstream : config.upstreams[name]!;
-  };
-
-  const providerHostOf = (settings: { issuer?: string; authorizationUrl?: string }) =>
-    new URL(settings.issuer ?? settings.authorizationUrl!).host;
-
   const checkBinding = async (c: Context, request: AuthorizationRequest): Promise<void> => {
     const value = readCookie(c, COOKIE.binding, secure);
     if (!value || (await shortDigest(value)) !== request.binding) {
@@ -103,25 +98,33 @@ export function browserRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
     return c.redirect(target.href, status);
   };
 
+  // Each unknown URL client_id costs an outbound fetch: bound how many one address can make us try.
+  const documentLookups = new RateLimiter({ perMinute: METADATA_DOCUMENT_LOOKUPS_PER_MINUTE, clock: deps.clock });
+
   app.get(PATHS.authorize, async (c) => {
     // Locally, localhost and 127.0.0.1 are different cookie sites: a browser sent to the other
     // name would lose its binding cookie at the callback, so send it to the issuer's own host.
     const sameMachineAlias = loopbackAliasOfIssuer(c.req.header('host'), endpoints.issuer);
     if (sameMachineAlias) return c.redirect(endpoints.issuer + PATHS.authorize + new URL(c.req.url).search, 302);
+    const clientIdParam = new URL(c.req.url).searchParams.get('client_id') ?? '';
+    if (looksLikeClientIdUrl(clientIdParam) && documentLookups.take(deps.clientAddress?.(c) ?? 'unknown') > 0) {
+      throw new ErrorPage('Too many requests', 'Too many sign-in attempts from this address; try again in a minute.', 429);
+    }
     const validated = await validateAuthorizationRequest(new URL(c.req.url).searchParams, { clients: deps.clients, config, endpoints });
     const request = await pendingAuthorization(validated, bindBrowser(c), { capsules, config });
     if (!validated.client.requireConsent) return redirectUpstream(c, request, 302);
     const consent = await openOrUndefined('consent', readCookie(c, COOKIE.consent, secure));
     if (hasApproval(consent, request.consent_key)) return redirectUpstream(c, request, 302);
 
+    const route = endpoints.routeForAudience(request.resource)!.route;
     const html = consentPage({
       clientName: request.client_name,
       clientSource: validated.client.kind === 'metadata-document' ? { kind: 'metadata-document', url: validated.client.clientId } : { kind: validated.client.kind },
       redirectUri: request.redirect_uri,
       resource: request.resource,
-      providerHost: providerHostOf(upstreamSettingsOf(request.resource)),
-      upstreamScopes: upstreamSettingsOf(request.resource).scopes,
-      downstreamReceives: endpoints.routeForAudience(request.resource)!.route.auth,
+      providerHost: deps.upstreamInfoFor(route).host,
+      upstreamScopes: deps.upstreamInfoFor(route).scopes,
+      downstreamReceives: route.auth,
       grantedScope: request.scope,
       requestCapsule: await capsules.seal('pending', request),
       action: PATHS.consent,

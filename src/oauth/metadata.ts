@@ -1,9 +1,11 @@
 import type { Config } from '../config/schema.js';
 import { TOKEN_ENDPOINT_AUTH_METHODS } from '../crypto/capsule-schemas.js';
+import { CLIENT_ASSERTION_ALGORITHMS } from './cimd/document.js';
 import type { Endpoints, RouteEndpoints } from './endpoints.js';
 
 /** RFC 8414 metadata with every field MCP clients read; absent fields have defaults that would mislead them. */
 export function authorizationServerMetadata(config: Config, endpoints: Endpoints) {
+  const documents = config.clientMetadataDocuments.enabled;
   return {
     issuer: endpoints.issuer,
     authorization_endpoint: endpoints.authorization,
@@ -13,7 +15,10 @@ export function authorizationServerMetadata(config: Config, endpoints: Endpoints
     response_modes_supported: ['query'],
     grant_types_supported: ['authorization_code', 'refresh_token'],
     code_challenge_methods_supported: ['S256'],
-    token_endpoint_auth_methods_supported: [...TOKEN_ENDPOINT_AUTH_METHODS],
+    token_endpoint_auth_methods_supported: [...TOKEN_ENDPOINT_AUTH_METHODS, ...(documents ? ['private_key_jwt'] : [])],
+    ...(documents
+      ? { token_endpoint_auth_signing_alg_values_supported: [...CLIENT_ASSERTION_ALGORITHMS], client_id_metadata_document_supported: true }
+      : {}),
     scopes_supported: [...config.scopes, 'offline_access'],
     authorization_response_iss_parameter_supported: true,
   };

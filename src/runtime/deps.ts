@@ -2,11 +2,14 @@ import type { Config, Route } from '../config/schema.js';
 import { CapsuleCodec, type Clock } from '../crypto/capsule.js';
 import { KeyRing } from '../crypto/keyring.js';
 import type { AppDeps } from '../http/deps.js';
+import { metadataDocumentSupport } from '../oauth/cimd/wiring.js';
 import { ClientDirectory } from '../oauth/clients.js';
+import { endpointsFor } from '../oauth/endpoints.js';
 import type { Logger } from '../observability/logger.js';
 import type { Forwarder } from '../proxy/forwarder.js';
 import { MemoryReplayStore } from '../store/replay-store.js';
-import { OidcUpstreamClient } from '../upstream/oidc-client.js';
+import { createUpstreamClient } from '../upstream/create-upstream-client.js';
+import { resolveUpstream, signInHost } from '../upstream/settings.js';
 import type { UpstreamClient } from '../upstream/upstream-client.js';
 
 export interface DepsOptions {
@@ -29,17 +32,25 @@ export interface BuiltDeps extends AppDeps {
 export async function buildDeps(config: Config, options: DepsOptions): Promise<BuiltDeps> {
   const clock = options.clock ?? Date.now;
   const keys = await KeyRing.create(config.keys);
-  const upstreamClient = (settings: Config['upstream']) =>
-    new OidcUpstreamClient({
-      ...settings,
-      timeoutMs: settings.timeout * 1000,
-      clock,
-      ...(options.fetch ? { fetch: options.fetch } : {}),
-    });
-  const defaultUpstream = upstreamClient(config.upstream);
-  const namedUpstreams = new Map(Object.entries(config.upstreams).map(([name, settings]) => [name, upstreamClient(settings)]));
+  const upstream = (settings: Config['upstream']) => {
+    const resolved = resolveUpstream(settings);
+    const client = createUpstreamClient(resolved, { clock, ...(options.fetch ? { fetch: options.fetch } : {}) });
+    return { client, info: { host: signInHost(resolved), scopes: resolved.scopes } };
+  };
+  const defaultUpstream = upstream(config.upstream);
+  const namedUpstreams = new Map(Object.entries(config.upstreams).map(([name, settings]) => [name, upstream(settings)]));
+  const upstreamOf = (route: Route) => (route.upstream === undefined ? defaultUpstream : namedUpstreams.get(route.upstream)!);
   const capsules = new CapsuleCodec(keys, clock);
-  const clients = new ClientDirectory({ capsules, configured: config.clients, documents: undefined, logger: options.logger });
+  const replay = new MemoryReplayStore({ clock });
+  const endpoints = endpointsFor(config);
+  const documentSupport = metadataDocumentSupport(config, {
+    clock,
+    logger: options.logger,
+    replay,
+    // RFC 7523 §3: the assertion's audience is the authorization server, named by its issuer or token endpoint.
+    audiences: [endpoints.issuer, endpoints.token],
+  });
+  const clients = new ClientDirectory({ capsules, configured: config.clients, documents: documentSupport?.documents, logger: options.logger });
   const forwarders = new Map<Route, Forwarder>(config.routes.map((route) => [route, options.createForwarder(route.timeout * 1000)]));
 
   return {
@@ -47,10 +58,12 @@ export async function buildDeps(config: Config, options: DepsOptions): Promise<B
     keys,
     capsules,
     clients,
-    replay: new MemoryReplayStore({ clock }),
-    upstreamFor: (route) => (route.upstream === undefined ? defaultUpstream : namedUpstreams.get(route.upstream)!),
+    replay,
+    ...(documentSupport ? { verifyAssertion: documentSupport.verifyAssertion } : {}),
+    upstreamFor: (route) => upstreamOf(route).client,
+    upstreamInfoFor: (route) => upstreamOf(route).info,
     forwarderFor: (route) => forwarders.get(route)!,
-    upstreamClients: [defaultUpstream, ...namedUpstreams.values()],
+    upstreamClients: [defaultUpstream, ...namedUpstreams.values()].map((entry) => entry.client),
     logger: options.logger,
     clock,
     ...(options.clientAddress ? { clientAddress: options.clientAddress } : {}),

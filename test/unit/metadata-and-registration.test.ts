@@ -24,7 +24,9 @@ describe('metadata documents', () => {
       response_modes_supported: ['query'],
       grant_types_supported: ['authorization_code', 'refresh_token'],
       code_challenge_methods_supported: ['S256'],
-      token_endpoint_auth_methods_supported: ['none', 'client_secret_post', 'client_secret_basic'],
+      token_endpoint_auth_methods_supported: ['none', 'client_secret_post', 'client_secret_basic', 'private_key_jwt'],
+      token_endpoint_auth_signing_alg_values_supported: ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA', 'Ed25519'],
+      client_id_metadata_document_supported: true,
       scopes_supported: ['mcp:read', 'mcp:write', 'offline_access'],
       authorization_response_iss_parameter_supported: true,
     });
@@ -191,6 +193,13 @@ describe('registration controls', () => {
     });
     expect(response.status).toBe(400);
     expect(((await response.json()) as { error_description: string }).error_description).toMatch(/too large/);
+  });
+
+  it('can turn metadata documents off: no flag, no private_key_jwt', async () => {
+    const { app } = await inProcessApp(testConfig({ clientMetadataDocuments: { enabled: 'false' } }));
+    const metadata = (await (await app.request('/.well-known/oauth-authorization-server')).json()) as Record<string, unknown>;
+    expect(metadata).not.toHaveProperty('client_id_metadata_document_supported');
+    expect(metadata.token_endpoint_auth_methods_supported).toEqual(['none', 'client_secret_post', 'client_secret_basic']);
   });
 
   it('can turn open registration off: no endpoint, and no registration_endpoint in the metadata', async () => {

@@ -63,7 +63,9 @@ export class ClientMetadataDocuments {
   /** The validated document for a URL client_id, or a ClientMetadataError. */
   async resolve(clientId: string): Promise<ClientMetadataDocument> {
     const problem = clientIdUrlProblem(clientId, { allowHttpLoopback: this.options.allowPrivateNetwork });
-    if (problem) throw new ClientMetadataError('invalid_client_id', 'The client_id is not a valid client metadata document URL.', `client_id ${problem}`);
+    if (problem) {
+      throw new ClientMetadataError('invalid_client_id', 'The client_id is not a valid client metadata document URL.', `client_id ${problem}`);
+    }
     return this.cache.get(clientId, () => this.load(clientId));
   }
 

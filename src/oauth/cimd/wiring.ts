@@ -1,0 +1,54 @@
+import type { Config } from '../../config/schema.js';
+import type { Clock } from '../../crypto/capsule.js';
+import type { Logger } from '../../observability/logger.js';
+import type { ReplayStore } from '../../store/replay-store.js';
+import type { AssertionVerifier } from '../client-auth.js';
+import type { MetadataDocumentResolver } from '../clients.js';
+import { looksLikeClientIdUrl } from './client-id-url.js';
+import { ClientMetadataDocuments } from './document-cache.js';
+import { ClientMetadataError } from './errors.js';
+import { ClientJwksCache } from './jwks-cache.js';
+import { verifyClientAssertion } from './private-key-jwt.js';
+
+export interface MetadataDocumentSupport {
+  readonly documents: MetadataDocumentResolver;
+  readonly verifyAssertion: AssertionVerifier;
+}
+
+/** Client ID metadata documents as the rest of the proxy sees them, or undefined where the operator turned them off. */
+export function metadataDocumentSupport(
+  config: Config,
+  deps: { clock: Clock; logger: Logger; replay: ReplayStore; audiences: readonly string[] },
+): MetadataDocumentSupport | undefined {
+  const settings = config.clientMetadataDocuments;
+  if (!settings.enabled) return undefined;
+  const common = { allowPrivateNetwork: settings.allowPrivateNetwork, clock: deps.clock, logger: deps.logger };
+  const documents = new ClientMetadataDocuments({ ...common, redirectSchemes: config.redirectSchemes });
+  const jwks = new ClientJwksCache(common);
+  return {
+    documents: {
+      accepts: looksLikeClientIdUrl,
+      resolve: async (clientId) => {
+        try {
+          return await documents.resolve(clientId);
+        } catch (error) {
+          // The detail names what failed (fetch, size, schema); it goes to the log with the client_id.
+          if (error instanceof ClientMetadataError) throw new Error(`${error.code}: ${error.detail ?? error.message}`);
+          throw error;
+        }
+      },
+    },
+    verifyAssertion: async (client, assertion, assertionType) => {
+      await verifyClientAssertion({
+        assertion,
+        assertionType,
+        clientId: client.clientId,
+        document: client.document,
+        audiences: deps.audiences,
+        replay: deps.replay,
+        clock: deps.clock,
+        fetchJwks: jwks.fetch,
+      });
+    },
+  };
+}
