@@ -1,4 +1,5 @@
 import { ENV_BINDINGS, configInputFromEnv } from './env.js';
+import { PRESET_DOCS, UPSTREAM_PROVIDERS, type UpstreamProvider } from '../upstream/presets.js';
 import { configSchema } from './schema.js';
 
 // The least an operator must set; everything else shows the schema's own default.
@@ -38,4 +39,33 @@ export function configTableMarkdown(): string {
     return `| \`${binding.name}\` | ${fallback} | ${binding.description}${secret} |`;
   });
   return ['| Variable | Default | Meaning |', '|---|---|---|', ...rows].join('\n');
+}
+
+export const PROVIDER_EXAMPLES: Readonly<Record<UpstreamProvider, string>> = {
+  oidc: 'CAPSULE_UPSTREAM_PROVIDER=oidc\nCAPSULE_UPSTREAM_ISSUER=https://login.example.com/realms/main\nCAPSULE_UPSTREAM_CLIENT_ID=mcp-capsule\nCAPSULE_UPSTREAM_CLIENT_SECRET=...\nCAPSULE_UPSTREAM_SCOPES="openid email profile offline_access"',
+  google: 'CAPSULE_UPSTREAM_PROVIDER=google\nCAPSULE_UPSTREAM_CLIENT_ID=1234-abc.apps.googleusercontent.com\nCAPSULE_UPSTREAM_CLIENT_SECRET=...',
+  microsoft: 'CAPSULE_UPSTREAM_PROVIDER=microsoft\nCAPSULE_UPSTREAM_TENANT=00000000-0000-0000-0000-000000000000\nCAPSULE_UPSTREAM_CLIENT_ID=...\nCAPSULE_UPSTREAM_CLIENT_SECRET=...',
+  github: 'CAPSULE_UPSTREAM_PROVIDER=github\nCAPSULE_UPSTREAM_CLIENT_ID=Ov23li...\nCAPSULE_UPSTREAM_CLIENT_SECRET=...',
+  oauth2: 'CAPSULE_UPSTREAM_PROVIDER=oauth2\nCAPSULE_UPSTREAM_AUTHORIZATION_URL=https://auth.example.com/oauth/authorize\nCAPSULE_UPSTREAM_TOKEN_URL=https://auth.example.com/oauth/token\nCAPSULE_UPSTREAM_USERINFO_URL=https://api.example.com/me\nCAPSULE_UPSTREAM_CLAIMS="subject=data.id email=data.email name=data.name groups=data.teams"\nCAPSULE_UPSTREAM_SCOPES="profile"\nCAPSULE_UPSTREAM_CLIENT_ID=...\nCAPSULE_UPSTREAM_CLIENT_SECRET=...',
+};
+
+/** The README's identity provider sections, generated from the presets so they cannot drift. */
+export function providerSectionsMarkdown(): string {
+  return UPSTREAM_PROVIDERS.map((provider) => {
+    const doc = PRESET_DOCS[provider];
+    const params = Object.entries(doc.authParams).map(([name, value]) => `\`${name}=${value}\``);
+    return [
+      `### ${doc.title} (\`${provider}\`)`,
+      '',
+      `Setup: ${doc.callbackNote}`,
+      '',
+      `Scopes requested: ${doc.scopes.length ? doc.scopes.map((scope) => `\`${scope}\``).join(' ') : 'none by default'}.${params.length ? ` Authorization parameters: ${params.join(' ')}.` : ''}`,
+      '',
+      ...doc.notes.map((note) => `- ${note}`),
+      '',
+      '```sh',
+      PROVIDER_EXAMPLES[provider],
+      '```',
+    ].join('\n');
+  }).join('\n\n');
 }
