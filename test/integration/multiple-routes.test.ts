@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectWithOAuth, TestOAuthProvider, textOf } from '../support/mcp-client.js';
 import { mcpPost, redeemCode, register, signIn } from '../support/oauth-flow.js';
+import { startEmbeddedIdp } from '../../src/dev/embedded-idp.js';
 import { Stack } from '../support/stack.js';
 
 /**
@@ -9,12 +10,26 @@ import { Stack } from '../support/stack.js';
  */
 describe('several MCP servers behind one proxy', () => {
   let stack: Stack;
+  let corpIssuer: string;
 
   beforeAll(async () => {
-    stack = await Stack.start({ routesFromDemo: (demoUrl) => [
-      { path: '/mcp', url: demoUrl, auth: 'upstream-token' },
-      { path: '/team/tools', url: demoUrl, auth: 'identity-headers' },
-    ] });
+    stack = await Stack.start({
+      // The team route signs in at a second identity provider of its own.
+      prepare: async (publicUrl) => {
+        const corp = await startEmbeddedIdp({
+          clients: [{ client_id: 'proxy-at-corp', client_secret: 'corp-secret', redirect_uris: [`${publicUrl}/oauth/callback`] }],
+        });
+        corpIssuer = corp.issuer;
+        return {
+          extra: { upstreams: { corp: { issuer: corp.issuer, clientId: 'proxy-at-corp', clientSecret: 'corp-secret', scopes: 'openid email profile' } } },
+          close: () => corp.close(),
+        };
+      },
+      routesFromDemo: (demoUrl) => [
+        { path: '/mcp', url: demoUrl, auth: 'upstream-token' },
+        { path: '/team/tools', url: demoUrl, auth: 'identity-headers', upstream: 'corp' },
+      ],
+    });
   });
   afterAll(async () => {
     await stack?.close();
@@ -34,6 +49,12 @@ describe('several MCP servers behind one proxy', () => {
     const team = await connectWithOAuth(`${stack.publicUrl}/team/tools`, teamProvider);
     expect(teamProvider.authorizations[0]!.authorizationUrl.searchParams.get('resource')).toBe(`${stack.publicUrl}/team/tools`);
     const teamSeen = JSON.parse(textOf(await team.client.callTool({ name: 'whoami', arguments: {} })));
+    // The team route signed in at its own provider, through the one shared callback: its upstream
+    // token is good at that provider's userinfo endpoint and unknown to the default provider.
+    const userinfo = (issuer: string) =>
+      fetch(`${issuer}/me`, { headers: { authorization: `Bearer ${teamSeen['x-forwarded-access-token']}` } });
+    expect((await userinfo(corpIssuer)).status).toBe(200);
+    expect((await userinfo(stack.idp.issuer)).status).toBe(401);
     expect(teamSeen['x-forwarded-user']).toBe('heidi');
     expect(teamSeen.authorization).toBeNull();
 

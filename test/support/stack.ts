@@ -15,6 +15,8 @@ export interface StackOptions {
   readonly clock?: Clock;
   /** Put another downstream behind the proxy instead of the demo MCP server. */
   readonly downstreamUrl?: string;
+  /** Runs before the proxy starts, knowing its public URL: starts extra servers, returns extra settings and how to stop them. */
+  readonly prepare?: (publicUrl: string) => Promise<{ extra: Record<string, unknown>; close: () => Promise<void> }>;
   /** Several routes, built from the demo MCP server's URL. */
   readonly routesFromDemo?: (demoUrl: string) => Array<Record<string, unknown>>;
   readonly extra?: Record<string, unknown>;
@@ -54,6 +56,7 @@ export class Stack {
       ...(options.upstreamAccessTokenTtl ? { accessTokenTtlSeconds: options.upstreamAccessTokenTtl } : {}),
     });
     const demo = await startDemoMcpServer();
+    const prepared = await options.prepare?.(publicUrl);
     const input = {
       keys: options.keys ?? TEST_KEY_A,
       publicUrl,
@@ -72,11 +75,14 @@ export class Stack {
       clientMetadataDocuments: {},
       ttl: {},
       ...options.extra,
+      ...prepared?.extra,
     };
     const config = parseConfig(input);
     const logs = new LogCapture();
     const proxy = await startNodeProxy(config, logs.logger, options.clock ? { clock: options.clock } : {});
-    return new Stack(idp, demo, [proxy], publicUrl, config, logs, input);
+    const stack = new Stack(idp, demo, [proxy], publicUrl, config, logs, input);
+    if (prepared) stack.closers.push(prepared.close);
+    return stack;
   }
 
   /** Another instance with the same configuration on its own port, as behind a load balancer. */
@@ -87,8 +93,10 @@ export class Stack {
     return { url: proxy.listenUrl, proxy };
   }
 
+  private readonly closers: Array<() => Promise<void>> = [];
+
   async close(): Promise<void> {
     await Promise.allSettled(this.proxies.map((proxy) => proxy.close(100)));
-    await Promise.allSettled([this.idp.close(), this.demo.close()]);
+    await Promise.allSettled([this.idp.close(), this.demo.close(), ...this.closers.map((close) => close())]);
   }
 }
