@@ -12,7 +12,12 @@ export function redactConfig(config: Config, keyIds: readonly string[]): Record<
     upstreams: Object.fromEntries(
       Object.entries(config.upstreams).map(([name, upstream]) => [name, { ...upstream, clientSecret: upstream.clientSecret === undefined ? undefined : '[redacted]' }]),
     ),
-    routes: config.routes.map((route) => ({ ...route, url: route.url.href })),
+    routes: config.routes.map((route) => ({
+      ...route,
+      url: route.url.href,
+      apiKey: route.apiKey === undefined ? undefined : '[redacted]',
+      clientSecret: route.clientSecret === undefined ? undefined : '[redacted]',
+    })),
     clients: config.clients.map((client) => ({ ...client, client_secret: client.client_secret === undefined ? undefined : '[redacted]' })),
   };
 }

@@ -42,6 +42,8 @@ export const configSchema = z
       /** Development only: let client_id URLs point at loopback and private addresses, over http too. */
       allowPrivateNetwork: flag(false),
     }),
+    /** Audit events: `stdout`, `off`, or a file path to append JSON lines to. */
+    auditLog: z.string().min(1).default('stdout'),
     /** On SIGTERM: how long requests in flight may finish before the remaining connections are cut. */
     shutdownGrace: duration(5),
     /** How many reverse proxies in front of the proxy append to X-Forwarded-For (0: use the socket address). */
@@ -102,5 +104,5 @@ export type ConfigInput = z.input<typeof configSchema>;
 export type Config = z.output<typeof configSchema>;
 
 export { isLoopbackHost };
-export { DOWNSTREAM_AUTH_MODES, type DownstreamAuthMode, type Route } from './routes.js';
+export { DOWNSTREAM_AUTH_MODES, routeSignsIn, type DownstreamAuthMode, type Route } from './routes.js';
 export type { StaticClient } from './static-clients.js';

@@ -1,31 +1,37 @@
-import type { DownstreamAuthMode } from '../config/schema.js';
-import type { AccessPayload } from '../crypto/capsule-schemas.js';
+import type { Route } from '../config/schema.js';
+import type { DownstreamCredential } from './credential.js';
+import { apiKey } from './modes/api-key.js';
+import { clientCredentials, type TokenSource } from './modes/client-credentials.js';
+import { identityHeaders } from './modes/identity-headers.js';
+import { noCredential } from './modes/none.js';
+import { personalAccessToken } from './modes/pat.js';
+import { upstreamToken } from './modes/upstream-token.js';
 
-/**
- * The headers that carry the downstream's credential, per mode. Each mode is a
- * pure function of the verified token, so adding a mode touches nothing else.
- */
-export type CredentialMode = (token: AccessPayload) => Record<string, string>;
-
-const upstreamToken: CredentialMode = (token) => ({ authorization: `Bearer ${token.upstream.access_token}` });
-
-/** The obot convention. Email is passed only when the provider says it is verified. */
-const identityHeaders: CredentialMode = (token) => {
-  const headers: Record<string, string> = {
-    'x-forwarded-user': token.identity.sub,
-    'x-forwarded-access-token': token.upstream.access_token,
-  };
-  if (token.identity.email && token.identity.email_verified === true) headers['x-forwarded-email'] = token.identity.email;
-  if (token.identity.name) headers['x-forwarded-name'] = encodeHeaderValue(token.identity.name);
-  return headers;
-};
-
-/** Header values must be ByteStrings; a non-ASCII name travels percent-encoded. */
-function encodeHeaderValue(value: string): string {
-  return /^[\x20-\x7E]*$/.test(value) ? value : encodeURIComponent(value);
+/** The credential mode of a route, built once at startup from its validated settings. */
+export function downstreamCredential(route: Route, deps: { tokens: TokenSource }): DownstreamCredential {
+  switch (route.auth) {
+    case 'upstream-token':
+      return upstreamToken;
+    case 'identity-headers':
+      return identityHeaders;
+    case 'api-key':
+      return apiKey({ header: route.header, key: route.apiKey! });
+    case 'client-credentials':
+      return clientCredentials(
+        {
+          tokenUrl: route.tokenUrl!,
+          scopes: route.scopes,
+          authMethod: route.tokenAuth,
+          ...(route.credentialsFrom === 'config' ? { client: { id: route.clientId!, secret: route.clientSecret! } } : {}),
+          fromRequest: { idHeader: route.clientIdHeader, secretHeader: route.clientSecretHeader },
+        },
+        deps.tokens,
+      );
+    case 'pat':
+      return personalAccessToken({ incomingHeader: route.patHeader, outboundHeader: route.header });
+    case 'none':
+      return noCredential;
+  }
 }
 
-export const CREDENTIAL_MODES: Readonly<Record<DownstreamAuthMode, CredentialMode>> = {
-  'upstream-token': upstreamToken,
-  'identity-headers': identityHeaders,
-};
+export type { CredentialOutcome, CredentialRequest, DownstreamCredential } from './credential.js';

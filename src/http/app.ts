@@ -14,7 +14,7 @@ export function createApp(deps: AppDeps): Hono {
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.route('/', apiRoutes(deps, endpoints));
   app.route('/', browserRoutes(deps, endpoints));
-  app.route('/', mcpRoutes(deps, endpoints));
+  app.route('/', mcpRoutes(deps, endpoints, deps.downstreamTokens));
   app.notFound((c) => c.json({ error: 'not_found', error_description: 'No such endpoint.' }, 404));
   app.onError((error, c) => {
     deps.logger.error('unhandled error', { error, path: c.req.path });

@@ -2,6 +2,8 @@ import type { Context } from 'hono';
 import type { Config, Route } from '../config/schema.js';
 import type { CapsuleCodec, Clock } from '../crypto/capsule.js';
 import type { KeyRing } from '../crypto/keyring.js';
+import type { TokenSource } from '../downstream/modes/client-credentials.js';
+import type { AuditLog } from '../observability/audit.js';
 import type { Logger } from '../observability/logger.js';
 import type { AssertionVerifier } from '../oauth/client-auth.js';
 import type { ClientDirectory } from '../oauth/clients.js';
@@ -25,7 +27,10 @@ export interface AppDeps {
   upstreamInfoFor(route: Route): { readonly host: string; readonly scopes: readonly string[] };
   /** The forwarder of a route (each has its own pools and timeout). */
   forwarderFor(route: Route): Forwarder;
+  /** Tokens the proxy obtains with client credentials for client-credentials routes (cached). */
+  readonly downstreamTokens: TokenSource;
   readonly logger: Logger;
+  readonly audit: AuditLog;
   readonly clock: Clock;
   /** The caller's network address, where the runtime knows it; used for rate limits only. */
   readonly clientAddress?: (c: Context) => string | undefined;

@@ -1,60 +1,110 @@
-import { Hono } from 'hono';
-import { CREDENTIAL_MODES } from '../downstream/credentials.js';
+import { Hono, type Context } from 'hono';
+import { downstreamCredential, type DownstreamCredential } from '../downstream/credentials.js';
+import type { TokenSource } from '../downstream/modes/client-credentials.js';
 import { apiCors } from '../http/cors.js';
 import type { AppDeps } from '../http/deps.js';
+import { auditUser, type AuditEvent } from '../observability/audit.js';
 import type { Endpoints, RouteEndpoints } from '../oauth/endpoints.js';
 import { outboundRequestHeaders } from '../proxy/outbound-headers.js';
 import { verifyBearer } from './bearer.js';
 import { bearerChallenge } from './challenge.js';
 
-/**
- * One protected MCP route: every request's token is checked, for this route's
- * audience, before anything reaches the downstream, which then gets its own
- * credential, never the client's.
- */
-function mountRoute(app: Hono, deps: AppDeps, endpoint: RouteEndpoints, scope: string | undefined): void {
-  const { route } = endpoint;
-  const credentialFor = CREDENTIAL_MODES[route.auth];
-  const forwarder = deps.forwarderFor(route);
-  // A downstream 401 means it refused the upstream credential: the client should refresh with us.
-  const downstreamRefusedChallenge = bearerChallenge({
-    resourceMetadata: endpoint.protectedResourceMetadata,
-    scope,
-    error: 'invalid_token',
-    description: 'The MCP server refused the credential; refresh the access token.',
-  });
+const INVALID_TOKEN = 'The access token is invalid or expired.';
 
-  app.use(endpoint.path, apiCors());
-  app.all(endpoint.path, async (c) => {
-    const result = await verifyBearer(c.req.header('authorization'), {
-      capsules: deps.capsules,
-      replay: deps.replay,
-      resource: endpoint.resource,
-    });
-    if (!result.ok) {
-      deps.logger.info('mcp request unauthorized', { route: endpoint.path, reason: result.reason, detail: result.detail });
-      const invalid = result.reason === 'invalid';
-      const challenge = bearerChallenge({
-        resourceMetadata: endpoint.protectedResourceMetadata,
-        scope,
-        ...(invalid ? { error: 'invalid_token' as const, description: 'The access token is invalid or expired.' } : {}),
-      });
-      const body = invalid
-        ? { error: 'invalid_token', error_description: 'The access token is invalid or expired.' }
-        : { error: 'invalid_token', error_description: 'Authorization required.' };
-      return c.json(body, 401, { 'WWW-Authenticate': challenge });
-    }
-
-    const target = new URL(route.url);
-    target.search = new URL(c.req.url).search;
-    const headers = outboundRequestHeaders(c.req.raw.headers, { credential: credentialFor(result.token) });
-    return forwarder.forward(c, { target, headers, unauthorizedChallenge: downstreamRefusedChallenge });
-  });
+function statusSent(c: Context, response: Response): number {
+  const outgoing = (c.env as { outgoing?: { statusCode?: number } } | undefined)?.outgoing;
+  return response.headers.has('x-hono-already-sent') && outgoing?.statusCode ? outgoing.statusCode : response.status;
 }
 
-export function mcpRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
+/**
+ * One route: the caller is authenticated the way the route's credential mode
+ * wants (the proxy's own access token, or the client's own credential), the
+ * user's access is checked on every request, and the downstream gets its own
+ * credential, never the client's.
+ */
+function mountRoute(app: Hono, deps: AppDeps, endpoint: RouteEndpoints, credential: DownstreamCredential, scope: string | undefined): void {
+  const { route } = endpoint;
+  const forwarder = deps.forwarderFor(route);
+  const challenge = (error?: 'invalid_token') =>
+    bearerChallenge({
+      resourceMetadata: endpoint.protectedResourceMetadata,
+      scope,
+      ...(error ? { error, description: INVALID_TOKEN } : {}),
+    });
+  // A downstream 401 means it refused the upstream credential: the client should refresh with us.
+  const downstreamRefusedChallenge = credential.signsIn
+    ? bearerChallenge({ resourceMetadata: endpoint.protectedResourceMetadata, scope, error: 'invalid_token', description: 'The MCP server refused the credential; refresh the access token.' })
+    : undefined;
+
+  const handler = async (c: Context) => {
+    const started = deps.clock();
+    const audit: { -readonly [K in keyof AuditEvent]: AuditEvent[K] } = { event: route.kind === 'mcp' ? 'mcp_request' : 'http_request', route: endpoint.path };
+    const finish = (response: Response, extra: Partial<AuditEvent> = {}) => {
+      deps.audit.record({ ...audit, ...extra, status: statusSent(c, response), latency_ms: deps.clock() - started });
+      return response;
+    };
+
+    let token;
+    if (credential.signsIn) {
+      const result = await verifyBearer(c.req.header('authorization'), { capsules: deps.capsules, replay: deps.replay, resource: endpoint.resource });
+      if (!result.ok) {
+        deps.logger.info('mcp request unauthorized', { route: endpoint.path, reason: result.reason, detail: result.detail });
+        const invalid = result.reason === 'invalid';
+        return finish(
+          c.json({ error: 'invalid_token', error_description: invalid ? INVALID_TOKEN : 'Authorization required.' }, 401, {
+            'WWW-Authenticate': challenge(invalid ? 'invalid_token' : undefined),
+          }),
+          { outcome: 'denied', reason: result.reason },
+        );
+      }
+      token = result.token;
+      audit.user = auditUser(token.identity);
+      audit.client = { id: token.cid };
+      const decision = endpoint.access.decide(token.identity);
+      if (!decision.allowed) {
+        deps.audit.record({ ...audit, event: 'policy_denied', outcome: 'denied', reason: decision.reason });
+        return finish(c.json({ error: 'access_denied', error_description: 'Your account is not allowed to use this MCP server.' }, 403), {
+          outcome: 'denied',
+          reason: decision.reason,
+        });
+      }
+    }
+
+    const outcome = await credential.credential({ token, headers: c.req.raw.headers });
+    if (!outcome.ok) {
+      deps.logger.warn('downstream credential unavailable', { route: endpoint.path, error: outcome.error, detail: outcome.detail });
+      return finish(
+        c.json({ error: outcome.error, error_description: outcome.description }, outcome.status, outcome.challenge ? { 'WWW-Authenticate': outcome.challenge } : {}),
+        { outcome: 'denied', reason: outcome.error },
+      );
+    }
+
+    const incoming = new URL(c.req.url);
+    const target = new URL(route.url);
+    // http routes forward their subpaths too; MCP routes are one endpoint.
+    if (route.kind === 'http') target.pathname = target.pathname.replace(/\/+$/, '') + incoming.pathname.slice(endpoint.path.length);
+    target.search = incoming.search;
+    const headers = outboundRequestHeaders(c.req.raw.headers, { credential: outcome.headers });
+    for (const name of outcome.strip ?? []) if (!(name in outcome.headers)) headers.delete(name);
+    const response = await forwarder.forward(c, {
+      target,
+      headers,
+      ...(downstreamRefusedChallenge ? { unauthorizedChallenge: downstreamRefusedChallenge } : {}),
+    });
+    return finish(response, { outcome: 'allowed' });
+  };
+
+  app.use(endpoint.path, apiCors());
+  app.all(endpoint.path, handler);
+  if (route.kind === 'http') {
+    app.use(`${endpoint.path}/*`, apiCors());
+    app.all(`${endpoint.path}/*`, handler);
+  }
+}
+
+export function mcpRoutes(deps: AppDeps, endpoints: Endpoints, tokens: TokenSource): Hono {
   const app = new Hono();
   const scope = deps.config.scopes.join(' ') || undefined;
-  for (const endpoint of endpoints.routes) mountRoute(app, deps, endpoint, scope);
+  for (const endpoint of endpoints.routes) mountRoute(app, deps, endpoint, downstreamCredential(endpoint.route, { tokens }), scope);
   return app;
 }

@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import type { AppDeps } from '../http/deps.js';
 import { apiCors } from '../http/cors.js';
 import { RateLimiter } from '../http/rate-limit.js';
+import { auditUser } from '../observability/audit.js';
 import { authenticateClient } from './client-auth.js';
 import { PATHS, type Endpoints } from './endpoints.js';
 import { invalidClientMetadata, OAuthError, serverError, unsupportedGrantType } from './errors.js';
@@ -26,12 +27,15 @@ export function apiRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
 
   app.get(PATHS.authorizationServerMetadata, (c) => c.json(asMetadata));
   // RFC 9728 §3: path-inserted for each route, and at the root (the first route) for clients that fall back to it.
-  for (const route of endpoints.routes) {
+  for (const route of endpoints.protectedRoutes) {
     const document = protectedResourceMetadata(config, endpoints, route);
     app.get(PATHS.protectedResourceMetadata + route.path, (c) => c.json(document));
   }
-  const rootDocument = protectedResourceMetadata(config, endpoints, endpoints.routes[0]!);
-  app.get(PATHS.protectedResourceMetadata, (c) => c.json(rootDocument));
+  const firstProtected = endpoints.protectedRoutes[0];
+  if (firstProtected) {
+    const rootDocument = protectedResourceMetadata(config, endpoints, firstProtected);
+    app.get(PATHS.protectedResourceMetadata, (c) => c.json(rootDocument));
+  }
 
   const registrations = new RateLimiter({ perMinute: config.registration.perMinute, clock: deps.clock });
   // With open registration off, /register does not exist and the metadata does not name it.
@@ -78,24 +82,31 @@ export function apiRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
       capsules,
       config,
       replay: deps.replay,
-      upstreamForAudience: (audience: string) => {
+      routeOf: (audience: string) => {
         const route = endpoints.routeForAudience(audience);
-        return route ? deps.upstreamFor(route.route) : undefined;
+        return route ? { upstream: deps.upstreamFor(route.route), access: route.access } : undefined;
       },
       logger,
     };
-    const response =
+    const result =
       grantType === 'authorization_code'
         ? await authorizationCodeGrant(client, params, grantContext)
         : await refreshTokenGrant(client, params, grantContext);
-    logger.info('tokens issued', { grant_type: grantType, cid: client.cid, refresh: response.refresh_token !== undefined });
-    return c.json(response, 200, NO_STORE);
+    deps.audit.record({
+      event: grantType === 'authorization_code' ? 'token_issued' : 'token_refreshed',
+      user: auditUser(result.identity),
+      client: { id: client.cid, ...(client.registration.client_name ? { name: client.registration.client_name } : {}) },
+      route: endpoints.routeForAudience(result.resource)?.path ?? result.resource,
+      outcome: 'allowed',
+    });
+    return c.json(result.response, 200, NO_STORE);
   });
 
   app.onError((error, c) => {
     const oauthError = error instanceof OAuthError ? error : serverError(error instanceof Error ? error.message : String(error));
     if (oauthError.status >= 500) logger.error('token endpoint failure', { error: oauthError.error, detail: oauthError.detail ?? oauthError.message });
     else logger.info('oauth request refused', { path: c.req.path, error: oauthError.error, detail: oauthError.detail });
+    if (c.req.path === PATHS.token) deps.audit.record({ event: 'token_refused', status: oauthError.status, outcome: 'denied', reason: oauthError.error });
     const headers: Record<string, string> = { ...NO_STORE };
     if (oauthError.challenge) headers['WWW-Authenticate'] = oauthError.challenge;
     return c.json(oauthError.toJSON(), oauthError.status as 400, headers);

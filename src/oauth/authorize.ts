@@ -104,7 +104,7 @@ export async function validateAuthorizationRequest(query: URLSearchParams, ctx: 
 
     // Clients of the 2025-03-26 revision send no resource: they get the first route.
     const resourceParam = params.optional('resource');
-    const route = resourceParam === undefined ? ctx.endpoints.routes[0]! : ctx.endpoints.routeForResource(resourceParam);
+    const route = resourceParam === undefined ? ctx.endpoints.protectedRoutes[0] : ctx.endpoints.routeForResource(resourceParam);
     if (!route) throw fail('invalid_target', 'The resource parameter does not name an MCP server behind this proxy.');
 
     // Refresh tokens go to clients that registered the refresh_token grant (RFC 7591 §2, SEP-2207).

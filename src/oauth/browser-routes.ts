@@ -13,6 +13,7 @@ import { authorizationResponseUrl, ErrorPage, RedirectToClient } from './browser
 import { hasApproval, withApproval } from './consent.js';
 import { COOKIE, readCookie, writeCookie } from './cookies.js';
 import { PATHS, type Endpoints } from './endpoints.js';
+import { auditUser } from '../observability/audit.js';
 import { OAuthError } from './errors.js';
 import { consentPage, errorPage, PAGE_SECURITY_HEADERS } from './pages.js';
 import { readFormParams } from './params.js';
@@ -147,6 +148,7 @@ export function browserRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
     const decision = params.optional('decision');
     if (decision !== 'approve') {
       logger.info('consent denied', { cid: request.cid });
+      deps.audit.record({ event: 'consent', client: { id: request.cid, ...(request.client_name ? { name: request.client_name } : {}) }, outcome: 'denied' });
       throw new RedirectToClient(request.redirect_uri, request.state, 'access_denied', 'The user denied the request.');
     }
     const consent = await openOrUndefined('consent', readCookie(c, COOKIE.consent, secure));
@@ -154,6 +156,7 @@ export function browserRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
     const updated = withApproval(consent, request.consent_key, now, config.ttl.consent);
     writeCookie(c, COOKIE.consent, await capsules.seal('consent', updated), config.ttl.consent, secure);
     logger.info('consent approved', { cid: request.cid });
+    deps.audit.record({ event: 'consent', client: { id: request.cid, ...(request.client_name ? { name: request.client_name } : {}) }, outcome: 'allowed' });
     return redirectUpstream(c, request, 303);
   });
 
@@ -188,6 +191,12 @@ export function browserRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
       );
     }
 
+    const routeEndpoint = endpoints.routeForAudience(request.resource)!;
+    const decision = routeEndpoint.access.decide(login.identity);
+    if (!decision.allowed) {
+      deps.audit.record({ event: 'login_denied', user: auditUser(login.identity), client: { id: request.cid, ...(request.client_name ? { name: request.client_name } : {}) }, route: routeEndpoint.path, outcome: 'denied', reason: decision.reason });
+      throw new RedirectToClient(request.redirect_uri, request.state, 'access_denied', 'Your account is not allowed to use this MCP server.', decision.reason);
+    }
     const code = await capsules.seal('code', {
       identity: login.identity,
       upstream: login.tokens,
@@ -201,6 +210,7 @@ export function browserRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
       exp: capsules.nowSeconds() + config.ttl.authorizationCode,
     });
     logger.info('login completed', { sub: login.identity.sub, cid: request.cid });
+    deps.audit.record({ event: 'login', user: auditUser(login.identity), client: { id: request.cid, ...(request.client_name ? { name: request.client_name } : {}) }, route: routeEndpoint.path, outcome: 'allowed' });
     return c.redirect(authorizationResponseUrl(request.redirect_uri, endpoints.issuer, { code, state: request.state }), 302);
   });
 

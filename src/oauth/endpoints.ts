@@ -1,4 +1,5 @@
-import type { Config, Route } from '../config/schema.js';
+import { routeSignsIn, type Config, type Route } from '../config/schema.js';
+import { compileAccessPolicy, type AccessPolicy } from '../policy/access-policy.js';
 import { matchResource } from './redirect-uri.js';
 
 /** One MCP server as clients see it: its path on the proxy, its resource URI (RFC 8707) and metadata URL. */
@@ -7,6 +8,10 @@ export interface RouteEndpoints {
   readonly path: string;
   readonly resource: string;
   readonly protectedResourceMetadata: string;
+  /** Who may use the route, checked at sign-in, at refresh and on every request. */
+  readonly access: AccessPolicy;
+  /** Whether clients sign in through the proxy here; routes that do not are not protected resources of ours. */
+  readonly signsIn: boolean;
 }
 
 /** Public URLs of the proxy, all derived from configuration and never from the Host header. */
@@ -17,8 +22,10 @@ export interface Endpoints {
   readonly registration: string | undefined;
   readonly consent: string;
   readonly callback: string;
-  /** In configuration order; the first also answers at the root metadata location and for clients that name no resource. */
+  /** In configuration order. */
   readonly routes: readonly RouteEndpoints[];
+  /** The routes clients sign in to; the first also answers at the root metadata location and for clients that name no resource. */
+  readonly protectedRoutes: readonly RouteEndpoints[];
   /** Whether cookies can carry Secure and the __Host- prefix. */
   readonly secureCookies: boolean;
   /** The route a client's `resource` parameter names, tolerating case in scheme and host and one trailing slash. */
@@ -44,7 +51,10 @@ export function endpointsFor(config: Config): Endpoints {
     path: route.path,
     resource: issuer + route.path,
     protectedResourceMetadata: issuer + PATHS.protectedResourceMetadata + route.path,
+    access: compileAccessPolicy(route.policy),
+    signsIn: routeSignsIn(route),
   }));
+  const protectedRoutes = routes.filter((route) => route.signsIn);
   return {
     issuer,
     authorization: issuer + PATHS.authorize,
@@ -52,9 +62,10 @@ export function endpointsFor(config: Config): Endpoints {
     registration: config.registration.dynamic ? issuer + PATHS.register : undefined,
     consent: issuer + PATHS.consent,
     callback: issuer + PATHS.callback,
-    routes,
     secureCookies: issuer.startsWith('https:'),
-    routeForResource: (resource) => routes.find((route) => matchResource(resource, route.resource)),
-    routeForAudience: (audience) => routes.find((route) => route.resource === audience),
+    routes,
+    protectedRoutes,
+    routeForResource: (resource) => protectedRoutes.find((route) => matchResource(resource, route.resource)),
+    routeForAudience: (audience) => protectedRoutes.find((route) => route.resource === audience),
   };
 }

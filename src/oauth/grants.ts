@@ -2,6 +2,7 @@ import type { Config } from '../config/schema.js';
 import { CapsuleError, type CapsuleCodec } from '../crypto/capsule.js';
 import { verifyS256 } from '../crypto/pkce.js';
 import type { Logger } from '../observability/logger.js';
+import type { AccessPolicy } from '../policy/access-policy.js';
 import { replayKeys } from '../store/replay-keys.js';
 import type { ReplayStore } from '../store/replay-store.js';
 import { UpstreamError, type UpstreamClient } from '../upstream/upstream-client.js';
@@ -9,14 +10,15 @@ import type { ResolvedClient } from './clients.js';
 import { invalidGrant, invalidRequest, invalidScope, invalidTarget, temporarilyUnavailable } from './errors.js';
 import type { Params } from './params.js';
 import { matchResource } from './redirect-uri.js';
-import { issueTokens, type TokenResponse } from './token-issuer.js';
+import type { Identity } from '../crypto/capsule-schemas.js';
+import { issueTokens, type GrantState, type TokenResponse } from './token-issuer.js';
 
 export interface GrantContext {
   readonly capsules: CapsuleCodec;
   readonly config: Config;
   readonly replay: ReplayStore;
-  /** The identity provider behind a token's audience; undefined when no route serves it any more. */
-  readonly upstreamForAudience: (audience: string) => UpstreamClient | undefined;
+  /** The route a token's audience names: its identity provider and access policy; undefined when no route serves it any more. */
+  readonly routeOf: (audience: string) => { readonly upstream: UpstreamClient; readonly access: AccessPolicy } | undefined;
   readonly logger: Logger;
 }
 
@@ -46,7 +48,18 @@ function checkResource(params: Params, bound: string): void {
 }
 
 /** OAuth 2.1 §4.1.3: the code, the client it was issued to, redirect_uri, PKCE, resource; once only. */
-export async function authorizationCodeGrant(client: ResolvedClient, params: Params, ctx: GrantContext): Promise<TokenResponse> {
+/** The tokens, and whom they were issued to (for the audit log). */
+export interface GrantResult {
+  readonly response: TokenResponse;
+  readonly identity: Identity;
+  readonly resource: string;
+}
+
+async function issue(grant: GrantState, ctx: GrantContext): Promise<GrantResult> {
+  return { response: await issueTokens(grant, ctx), identity: grant.identity, resource: grant.resource };
+}
+
+export async function authorizationCodeGrant(client: ResolvedClient, params: Params, ctx: GrantContext): Promise<GrantResult> {
   const code = await openOrInvalidGrant(ctx, 'code', params.required('code'), 'authorization code');
   if (code.cid !== client.cid) throw invalidGrant('The authorization code was issued to another client.');
   const redirectUri = params.optional('redirect_uri');
@@ -64,7 +77,7 @@ export async function authorizationCodeGrant(client: ResolvedClient, params: Par
     ctx.logger.warn('authorization code replayed; grant revoked', { gid: code.jti });
     throw invalidGrant('The authorization code has already been used.');
   }
-  return issueTokens(
+  return issue(
     {
       identity: code.identity,
       upstream: code.upstream,
@@ -96,11 +109,16 @@ function narrowedScope(requested: string | undefined, granted: string): string {
  * OAuth 2.1 §4.3: rotation with reuse detection. Each refresh token carries a
  * generation; presenting one that was already consumed revokes the grant.
  */
-export async function refreshTokenGrant(client: ResolvedClient, params: Params, ctx: GrantContext): Promise<TokenResponse> {
+export async function refreshTokenGrant(client: ResolvedClient, params: Params, ctx: GrantContext): Promise<GrantResult> {
   const token = await openOrInvalidGrant(ctx, 'refresh', params.required('refresh_token'), 'refresh token');
   if (token.cid !== client.cid) throw invalidGrant('The refresh token was issued to another client.');
   checkResource(params, token.aud);
   const accessScope = narrowedScope(params.optional('scope'), token.scope);
+  const route = ctx.routeOf(token.aud);
+  if (!route) throw invalidGrant('The MCP server of this grant is no longer served here.');
+  // Policy can change while grants live: a user no longer allowed gets no new tokens.
+  const decision = route.access.decide(token.identity);
+  if (!decision.allowed) throw invalidGrant('Your account is no longer allowed to use this MCP server.', decision.reason);
 
   const consumedKey = replayKeys.consumedRefresh(token.gid, token.gen);
   const graceKey = replayKeys.refreshGrace(token.gid, token.gen);
@@ -112,10 +130,8 @@ export async function refreshTokenGrant(client: ResolvedClient, params: Params, 
   const now = ctx.capsules.nowSeconds();
   if (upstream.expires_at !== undefined && upstream.expires_at - now < UPSTREAM_REFRESH_MARGIN_SECONDS) {
     if (!upstream.refresh_token) throw invalidGrant('The upstream session has expired; sign in again.');
-    const provider = ctx.upstreamForAudience(token.aud);
-    if (!provider) throw invalidGrant('The MCP server of this grant is no longer served here.');
     try {
-      upstream = await provider.refresh(upstream.refresh_token);
+      upstream = await route.upstream.refresh(upstream.refresh_token);
     } catch (error) {
       if (error instanceof UpstreamError && error.kind === 'invalid_grant') {
         throw invalidGrant('The upstream session has ended; sign in again.', error.detail);
@@ -128,7 +144,7 @@ export async function refreshTokenGrant(client: ResolvedClient, params: Params, 
   const graceStartedNow = await ctx.replay.markOnce(graceKey, REFRESH_REUSE_GRACE_SECONDS);
   const firstUse = await ctx.replay.markOnce(consumedKey, ctx.config.ttl.refreshToken);
   if (!firstUse && graceStartedNow) await revokeReusedGrant(token, ctx);
-  return issueTokens(
+  return issue(
     {
       identity: token.identity,
       upstream,

@@ -1,3 +1,5 @@
+import type { DownstreamAuthMode } from '../config/schema.js';
+
 /**
  * The only HTML the proxy serves: the consent page and the error page. All
  * dynamic text is escaped; the pages load nothing and cannot be framed.
@@ -39,7 +41,7 @@ export interface ConsentView {
   readonly providerHost: string;
   readonly upstreamScopes: readonly string[];
   /** What the MCP server behind the proxy receives. */
-  readonly downstreamReceives: 'upstream-token' | 'identity-headers';
+  readonly downstreamReceives: DownstreamAuthMode;
   readonly grantedScope: string;
   readonly requestCapsule: string;
   readonly action: string;
@@ -62,6 +64,17 @@ function isLoopbackRedirect(uri: string): boolean {
   }
 }
 
+function downstreamShare(mode: DownstreamAuthMode, provider: string, scopeText: string): string {
+  switch (mode) {
+    case 'identity-headers':
+      return `the MCP server learns your user ID, name and email address at ${provider}, and gets an access token for your account there${scopeText}`;
+    case 'upstream-token':
+      return `the MCP server gets an access token for your account at ${provider}${scopeText}`;
+    default:
+      return `the MCP server is called with this proxy's own credential and gets nothing from your account at ${provider}`;
+  }
+}
+
 function describeSource(source: ConsentView['clientSource']): string {
   switch (source.kind) {
     case 'configured':
@@ -80,9 +93,7 @@ export function consentPage(view: ConsentView): string {
   const scopeText = scopes.length ? ` (scopes <code>${escapeHtml(scopes.join(' '))}</code>)` : '';
   const shared = [
     `the application gets a token that lets it use this MCP server as you${view.grantedScope ? `, with <code>${escapeHtml(view.grantedScope)}</code>` : ''}; it never sees your ${provider} credentials`,
-    view.downstreamReceives === 'identity-headers'
-      ? `the MCP server learns your user ID, name and email address at ${provider}, and gets an access token for your account there${scopeText}`
-      : `the MCP server gets an access token for your account at ${provider}${scopeText}`,
+    downstreamShare(view.downstreamReceives, provider, scopeText),
   ];
   const loopbackWarning = isLoopbackRedirect(view.redirectUri)
     ? '<p class="warn">This application receives the result on your own computer. Only continue if you just started this connection yourself.</p>'

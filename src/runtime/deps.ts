@@ -2,9 +2,11 @@ import type { Config, Route } from '../config/schema.js';
 import { CapsuleCodec, type Clock } from '../crypto/capsule.js';
 import { KeyRing } from '../crypto/keyring.js';
 import type { AppDeps } from '../http/deps.js';
+import { ClientCredentialsTokens } from '../downstream/client-credentials/index.js';
 import { metadataDocumentSupport } from '../oauth/cimd/wiring.js';
 import { ClientDirectory } from '../oauth/clients.js';
 import { endpointsFor } from '../oauth/endpoints.js';
+import { silentAudit, type AuditLog } from '../observability/audit.js';
 import type { Logger } from '../observability/logger.js';
 import type { Forwarder } from '../proxy/forwarder.js';
 import { MemoryReplayStore } from '../store/replay-store.js';
@@ -19,6 +21,8 @@ export interface DepsOptions {
   readonly clock?: Clock;
   readonly fetch?: typeof fetch;
   readonly clientAddress?: AppDeps['clientAddress'];
+  /** Where audit events go; silent when absent. */
+  readonly audit?: AuditLog;
 }
 
 export interface BuiltDeps extends AppDeps {
@@ -64,7 +68,9 @@ export async function buildDeps(config: Config, options: DepsOptions): Promise<B
     upstreamInfoFor: (route) => upstreamOf(route).info,
     forwarderFor: (route) => forwarders.get(route)!,
     upstreamClients: [defaultUpstream, ...namedUpstreams.values()].map((entry) => entry.client),
+    downstreamTokens: new ClientCredentialsTokens({ clock, logger: options.logger, ...(options.fetch ? { fetch: options.fetch } : {}) }),
     logger: options.logger,
+    audit: options.audit ?? silentAudit,
     clock,
     ...(options.clientAddress ? { clientAddress: options.clientAddress } : {}),
     close: async () => {

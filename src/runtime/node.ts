@@ -3,11 +3,13 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config/schema.js';
 import type { Clock } from '../crypto/capsule.js';
+import type { AuditLog } from '../observability/audit.js';
 import { createApp } from '../http/app.js';
 import { endpointsFor } from '../oauth/endpoints.js';
 import type { Logger } from '../observability/logger.js';
 import { createForwarder } from '../proxy/index.js';
 import { buildDeps } from './deps.js';
+import { nodeAuditLog } from './node-audit.js';
 import { nodeClientAddress } from './node-client-address.js';
 
 export interface RunningProxy {
@@ -17,8 +19,10 @@ export interface RunningProxy {
 }
 
 /** Starts the proxy on Node: undici forwarding, node:http server, graceful close. */
-export async function startNodeProxy(config: Config, logger: Logger, options: { clock?: Clock } = {}): Promise<RunningProxy> {
+export async function startNodeProxy(config: Config, logger: Logger, options: { clock?: Clock; audit?: AuditLog } = {}): Promise<RunningProxy> {
+  const auditLog = options.audit ? { audit: options.audit, close: async () => {} } : nodeAuditLog(config.auditLog, options.clock ?? Date.now);
   const deps = await buildDeps(config, {
+    audit: auditLog.audit,
     logger,
     createForwarder: (headersTimeoutMs) =>
       createForwarder({ runtime: 'node', headersTimeoutMs, logger, closeGraceMs: config.shutdownGrace * 1000 }),
@@ -61,6 +65,7 @@ export async function startNodeProxy(config: Config, logger: Logger, options: { 
       const deadline = setTimeout(() => server.closeAllConnections(), graceMs);
       deadline.unref();
       await Promise.all([closed, deps.close()]);
+      await auditLog.close();
       clearInterval(sweeper);
       clearTimeout(deadline);
     },

@@ -2,7 +2,8 @@ import { parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import type { Clock } from '../../src/crypto/capsule.js';
 import { startDemoMcpServer, type DemoMcpServer } from '../../src/dev/demo-mcp-server.js';
-import { startEmbeddedIdp, type EmbeddedIdp } from '../../src/dev/embedded-idp.js';
+import { startEmbeddedIdp, type EmbeddedIdp, type EmbeddedIdpClient } from '../../src/dev/embedded-idp.js';
+import { createAuditLog } from '../../src/observability/audit.js';
 import { createLogger, type Logger } from '../../src/observability/logger.js';
 import { startNodeProxy, type RunningProxy } from '../../src/runtime/node.js';
 import { freePort } from './ports.js';
@@ -13,6 +14,8 @@ export interface StackOptions {
   readonly downstreamAuth?: 'upstream-token' | 'identity-headers';
   readonly upstreamAccessTokenTtl?: number;
   readonly clock?: Clock;
+  /** More clients of the embedded identity provider (a client_credentials client, say). */
+  readonly idpClients?: EmbeddedIdpClient[];
   /** Put another downstream behind the proxy instead of the demo MCP server. */
   readonly downstreamUrl?: string;
   /** Runs before the proxy starts, knowing its public URL: starts extra servers, returns extra settings and how to stop them. */
@@ -26,6 +29,12 @@ export interface StackOptions {
 export class LogCapture {
   readonly lines: string[] = [];
   readonly logger: Logger = createLogger({ level: 'debug', write: (line) => this.lines.push(line) });
+  /** Audit events, parsed. Their lines also go to `lines`, so secret scans see them. */
+  readonly auditEvents: Array<Record<string, unknown>> = [];
+  readonly audit = createAuditLog((line) => {
+    this.lines.push(line);
+    this.auditEvents.push(JSON.parse(line) as Record<string, unknown>);
+  }, Date.now);
 }
 
 /**
@@ -52,7 +61,10 @@ export class Stack {
     const port = await freePort();
     const publicUrl = `http://127.0.0.1:${port}`;
     const idp = await startEmbeddedIdp({
-      clients: [{ client_id: 'proxy', client_secret: 'proxy-upstream-secret', redirect_uris: [`${publicUrl}/oauth/callback`] }],
+      clients: [
+        { client_id: 'proxy', client_secret: 'proxy-upstream-secret', redirect_uris: [`${publicUrl}/oauth/callback`] },
+        ...(options.idpClients ?? []),
+      ],
       ...(options.upstreamAccessTokenTtl ? { accessTokenTtlSeconds: options.upstreamAccessTokenTtl } : {}),
     });
     const demo = await startDemoMcpServer();
@@ -67,7 +79,10 @@ export class Stack {
         clientSecret: 'proxy-upstream-secret',
         scopes: 'openid email profile offline_access',
       },
-      routes: options.routesFromDemo?.(demo.url) ?? [
+      // Route settings may name the embedded IdP's endpoints as IDP/…
+      routes: (options.routesFromDemo?.(demo.url) as Array<Record<string, unknown>> | undefined)?.map((route) =>
+        Object.fromEntries(Object.entries(route).map(([key, value]) => [key, typeof value === 'string' ? value.replace(/^IDP\//, `${idp.issuer}/`) : value])),
+      ) ?? [
         { url: options.downstreamUrl ?? demo.url, auth: options.downstreamAuth ?? 'upstream-token', timeout: 2 },
       ],
       // Tests register far more clients than an operator's limit allows.
@@ -79,7 +94,7 @@ export class Stack {
     };
     const config = parseConfig(input);
     const logs = new LogCapture();
-    const proxy = await startNodeProxy(config, logs.logger, options.clock ? { clock: options.clock } : {});
+    const proxy = await startNodeProxy(config, logs.logger, { ...(options.clock ? { clock: options.clock } : {}), audit: logs.audit });
     const stack = new Stack(idp, demo, [proxy], publicUrl, config, logs, input);
     if (prepared) stack.closers.push(prepared.close);
     return stack;
@@ -88,7 +103,7 @@ export class Stack {
   /** Another instance with the same configuration on its own port, as behind a load balancer. */
   async startSibling(overrides: { keys?: string; clock?: Clock } = {}): Promise<{ url: string; proxy: RunningProxy }> {
     const config = parseConfig({ ...this.input, ...(overrides.keys ? { keys: overrides.keys } : {}), port: 0 });
-    const proxy = await startNodeProxy(config, this.logs.logger, overrides.clock ? { clock: overrides.clock } : {});
+    const proxy = await startNodeProxy(config, this.logs.logger, { ...(overrides.clock ? { clock: overrides.clock } : {}), audit: this.logs.audit });
     this.proxies.push(proxy);
     return { url: proxy.listenUrl, proxy };
   }

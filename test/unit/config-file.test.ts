@@ -86,7 +86,7 @@ clients:
     });
     expect(lines).toEqual(
       expect.arrayContaining([
-        'routes[0] (/mcp/gmail).auth: must be one of upstream-token, identity-headers',
+        'routes[0] (/mcp/gmail).auth: must be one of upstream-token, identity-headers, api-key, client-credentials, pat, none',
         expect.stringMatching(/^routes\[1\] \(\/mcp\/gmail\)\.url: must be an absolute http\(s\) URL/),
         expect.stringMatching(/^routes\[2\] \(http:\/\/x:1\/token\)\.url: needs a path .*reserves/),
         expect.stringMatching(/^routes\[3\] \(http:\/\/y:1\/mcp\/y\)\.upstream: names no entry of upstreams/),

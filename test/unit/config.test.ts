@@ -80,7 +80,10 @@ describe('configuration from the environment', () => {
   });
 
   it('redacts secrets when printing the effective configuration', () => {
-    const printed = JSON.stringify(redactConfig(loadConfigFromEnv(VALID), ['kid1']));
+    const printed = JSON.stringify(
+      redactConfig(loadConfigFromEnv({ ...VALID, CAPSULE_DOWNSTREAM_AUTH: 'api-key', CAPSULE_DOWNSTREAM_API_KEY: 'route-api-key-value' }), ['kid1']),
+    );
+    expect(printed).not.toContain('route-api-key-value');
     expect(printed).not.toContain('very-secret-value');
     expect(printed).not.toContain('AAAA');
     expect(printed).toContain('[redacted key kid=kid1, seals]');

@@ -1,0 +1,50 @@
+import type { AccessPayload } from '../crypto/capsule-schemas.js';
+
+/** What a credential mode sees of one request. */
+export interface CredentialRequest {
+  /** The verified proxy access token, for modes where the MCP client signs in. */
+  readonly token: AccessPayload | undefined;
+  /** The incoming request headers, for modes that take the client's own credential. */
+  readonly headers: Headers;
+}
+
+export type CredentialOutcome =
+  | {
+      readonly ok: true;
+      /** Headers that carry the downstream's credential. */
+      readonly headers: Readonly<Record<string, string>>;
+      /** Incoming headers that carried the client's own credential and must not travel on. */
+      readonly strip?: readonly string[];
+      /** A fresh credential after the downstream answered 401, or undefined when there is none to try. */
+      readonly renew?: () => Promise<Readonly<Record<string, string>> | undefined>;
+    }
+  | {
+      readonly ok: false;
+      readonly status: 401 | 503;
+      readonly error: string;
+      readonly description: string;
+      /** WWW-Authenticate for a 401. */
+      readonly challenge?: string;
+      /** For the log only. */
+      readonly detail?: string;
+    };
+
+/**
+ * The credential the MCP server behind a route receives (DESIGN §4). One small
+ * module per mode implements this; the MCP route knows nothing about any of them.
+ */
+export interface DownstreamCredential {
+  /** Whether MCP clients must sign in through the proxy and present its access token. */
+  readonly signsIn: boolean;
+  credential(request: CredentialRequest): Promise<CredentialOutcome>;
+}
+
+/** Header values must be ByteStrings; a non-ASCII value travels percent-encoded. */
+export function headerSafe(value: string): string {
+  return /^[\x20-\x7E]*$/.test(value) ? value : encodeURIComponent(value);
+}
+
+/** Authorization carries a Bearer credential; any other header the raw value. */
+export function credentialHeader(header: string, secret: string): Record<string, string> {
+  return { [header.toLowerCase()]: header.toLowerCase() === 'authorization' ? `Bearer ${secret}` : secret };
+}

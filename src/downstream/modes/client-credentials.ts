@@ -1,0 +1,83 @@
+import { ClientCredentialsError, credentialsFromRequest } from '../client-credentials/index.js';
+import type { CredentialOutcome, DownstreamCredential } from '../credential.js';
+
+/** The request for a client_credentials token, as the token source takes it. */
+export interface TokenRequest {
+  readonly tokenUrl: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly scopes: readonly string[];
+  readonly authMethod: 'client_secret_basic' | 'client_secret_post';
+}
+
+/** The cached client_credentials token source (src/downstream/client-credentials). */
+export interface TokenSource {
+  getToken(request: TokenRequest): Promise<{ readonly accessToken: string }>;
+  /** Drops the cached token, unless it was already renewed since `rejected` was handed out. */
+  invalidate(request: TokenRequest, rejected?: string): void;
+}
+
+export interface ClientCredentialsOptions {
+  readonly tokenUrl: string;
+  readonly scopes: readonly string[];
+  readonly authMethod: 'client_secret_basic' | 'client_secret_post';
+  /** The proxy's own client, or undefined when each MCP client brings its own in two headers. */
+  readonly client?: { readonly id: string; readonly secret: string };
+  readonly fromRequest: { readonly idHeader: string; readonly secretHeader: string };
+}
+
+/**
+ * A token the proxy obtains with client credentials, injected as Bearer. With
+ * the proxy's own client, users sign in as usual; with credentials from the
+ * request, each MCP client brings its own client_id and secret and no OAuth
+ * sign-in happens. A 401 from the downstream drops the cached token and tries once more.
+ */
+export function clientCredentials(options: ClientCredentialsOptions, tokens: TokenSource): DownstreamCredential {
+  const idHeader = options.fromRequest.idHeader.toLowerCase();
+  const secretHeader = options.fromRequest.secretHeader.toLowerCase();
+
+  const outcomeFor = async (request: TokenRequest, strip: readonly string[]): Promise<CredentialOutcome> => {
+    try {
+      const { accessToken } = await tokens.getToken(request);
+      return {
+        ok: true,
+        headers: { authorization: `Bearer ${accessToken}` },
+        strip,
+        renew: async () => {
+          tokens.invalidate(request, accessToken);
+          return { authorization: `Bearer ${(await tokens.getToken(request)).accessToken}` };
+        },
+      };
+    } catch (error) {
+      const refused = error instanceof ClientCredentialsError && error.oauthError === 'invalid_client';
+      return refused && !options.client
+        ? { ok: false, status: 401, error: 'invalid_client', description: 'The client credentials were refused.', challenge: 'Basic realm="mcp-capsule"', detail: String((error as Error).message) }
+        : {
+            ok: false,
+            status: 503,
+            error: 'temporarily_unavailable',
+            description: 'The credential for the MCP server could not be obtained.',
+            detail: error instanceof ClientCredentialsError ? `${error.code}: ${error.detail}` : String(error),
+          };
+    }
+  };
+
+  const base = { tokenUrl: options.tokenUrl, scopes: options.scopes, authMethod: options.authMethod };
+  return {
+    signsIn: options.client !== undefined,
+    async credential({ headers }) {
+      if (options.client) return outcomeFor({ ...base, clientId: options.client.id, clientSecret: options.client.secret }, []);
+      const own = credentialsFromRequest(headers, { clientId: idHeader, clientSecret: secretHeader });
+      if (!own) {
+        return {
+          ok: false,
+          status: 401,
+          error: 'invalid_client',
+          description: `Send your client credentials in ${options.fromRequest.idHeader} and ${options.fromRequest.secretHeader}.`,
+          challenge: 'Basic realm="mcp-capsule"',
+        };
+      }
+      return outcomeFor({ ...base, clientId: own.clientId, clientSecret: own.clientSecret }, [idHeader, secretHeader]);
+    },
+  };
+}

@@ -1,0 +1,7 @@
+import type { DownstreamCredential } from '../credential.js';
+
+/** A public route: no credential either way; policy-free, but still audited and measured. */
+export const noCredential: DownstreamCredential = {
+  signsIn: false,
+  credential: async () => ({ ok: true, headers: {} }),
+};
