@@ -103,7 +103,7 @@ async function configuration(options: EmbeddedIdpOptions): Promise<Configuration
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     findAccount: (_ctx, sub) => ({ accountId: sub, claims: () => accountClaims(sub) }),
     scopes: ['openid', 'email', 'profile', 'offline_access'],
-    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
+    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'groups'] },
     // Put the scope-derived claims in the ID token too, so a client need not call userinfo.
     conformIdTokenClaims: false,
     pkce: { required: () => true },
@@ -154,6 +154,8 @@ function accountClaims(sub: string) {
     email: `${sub}@example.test`,
     email_verified: true,
     name: sub.charAt(0).toUpperCase() + sub.slice(1),
+    // Everyone is in "users"; names starting with "admin" are also in "admins", for policy demos and tests.
+    groups: sub.startsWith('admin') ? ['users', 'admins'] : ['users'],
   };
 }
 

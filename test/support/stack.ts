@@ -101,8 +101,8 @@ export class Stack {
   }
 
   /** Another instance with the same configuration on its own port, as behind a load balancer. */
-  async startSibling(overrides: { keys?: string; clock?: Clock } = {}): Promise<{ url: string; proxy: RunningProxy }> {
-    const config = parseConfig({ ...this.input, ...(overrides.keys ? { keys: overrides.keys } : {}), port: 0 });
+  async startSibling(overrides: { keys?: string; clock?: Clock; settings?: Record<string, unknown> } = {}): Promise<{ url: string; proxy: RunningProxy }> {
+    const config = parseConfig({ ...this.input, ...(overrides.keys ? { keys: overrides.keys } : {}), ...overrides.settings, port: 0 });
     const proxy = await startNodeProxy(config, this.logs.logger, { ...(overrides.clock ? { clock: overrides.clock } : {}), audit: this.logs.audit });
     this.proxies.push(proxy);
     return { url: proxy.listenUrl, proxy };
