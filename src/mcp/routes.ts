@@ -5,7 +5,10 @@ import { apiCors } from '../http/cors.js';
 import type { AppDeps } from '../http/deps.js';
 import { auditUser, type AuditEvent } from '../observability/audit.js';
 import type { Endpoints, RouteEndpoints } from '../oauth/endpoints.js';
+import type { ForwardRequest } from '../proxy/forwarder.js';
 import { outboundRequestHeaders } from '../proxy/outbound-headers.js';
+import { inspectMcpRequest } from './inspection/inspect-request.js';
+import { compileToolPolicy } from './inspection/tool-policy.js';
 import { verifyBearer } from './bearer.js';
 import { bearerChallenge } from './challenge.js';
 
@@ -25,6 +28,7 @@ function statusSent(c: Context, response: Response): number {
 function mountRoute(app: Hono, deps: AppDeps, endpoint: RouteEndpoints, credential: DownstreamCredential, scope: string | undefined): void {
   const { route } = endpoint;
   const forwarder = deps.forwarderFor(route);
+  const tools = compileToolPolicy(route.tools);
   const challenge = (error?: 'invalid_token') =>
     bearerChallenge({
       resourceMetadata: endpoint.protectedResourceMetadata,
@@ -79,17 +83,49 @@ function mountRoute(app: Hono, deps: AppDeps, endpoint: RouteEndpoints, credenti
       );
     }
 
+    let inspected: { body?: Uint8Array; transformResponse?: NonNullable<ForwardRequest['transformResponse']> } = {};
+    if (route.kind === 'mcp') {
+      const groups = token?.identity.groups ?? [];
+      const inspection = await inspectMcpRequest(c, {
+        ...(tools.restrictsAnything ? { isAllowed: (name: string) => tools.isAllowed(name, groups) } : {}),
+        onOversize: (bytes) => deps.logger.warn('tools/list response too large to filter; passed unfiltered', { route: endpoint.path, bytes }),
+      });
+      if (inspection.summary) {
+        const requests = inspection.summary.messages.filter((message) => !message.isResponse);
+        audit.methods = requests.map((message) => message.method ?? '');
+        const toolNames = requests.flatMap((message) => (message.toolName ? [message.toolName] : []));
+        if (toolNames.length) audit.tools = toolNames;
+      }
+      if (inspection.kind === 'answer') {
+        if (inspection.reason === 'tool_refused') {
+          deps.audit.record({ ...audit, event: 'tool_denied', outcome: 'denied', tools: (inspection.refused ?? []).map((call) => call.toolName ?? '') });
+        }
+        return finish(inspection.response, { outcome: 'denied', reason: inspection.reason });
+      }
+      inspected = inspection.forward;
+    }
+
     const incoming = new URL(c.req.url);
     const target = new URL(route.url);
     // http routes forward their subpaths too; MCP routes are one endpoint.
     if (route.kind === 'http') target.pathname = target.pathname.replace(/\/+$/, '') + incoming.pathname.slice(endpoint.path.length);
     target.search = incoming.search;
-    const headers = outboundRequestHeaders(c.req.raw.headers, { credential: outcome.headers });
-    for (const name of outcome.strip ?? []) if (!(name in outcome.headers)) headers.delete(name);
+    const outbound = (credentialHeaders: Readonly<Record<string, string>>) => {
+      const headers = outboundRequestHeaders(c.req.raw.headers, { credential: credentialHeaders });
+      for (const name of outcome.strip ?? []) if (!(name in credentialHeaders)) headers.delete(name);
+      return headers;
+    };
+    const renew = outcome.renew;
     const response = await forwarder.forward(c, {
       target,
-      headers,
+      headers: outbound(outcome.headers),
+      ...inspected,
       ...(downstreamRefusedChallenge ? { unauthorizedChallenge: downstreamRefusedChallenge } : {}),
+      // A credential the proxy obtained itself may have been revoked: fetch a new one and try once more.
+      ...(renew ? { retryOnUnauthorized: async () => {
+        const fresh = await renew().catch(() => undefined);
+        return fresh ? outbound(fresh) : undefined;
+      } } : {}),
     });
     return finish(response, { outcome: 'allowed' });
   };

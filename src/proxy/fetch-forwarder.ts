@@ -1,13 +1,17 @@
 import type { Context } from 'hono';
 import type { Logger } from '../observability/logger.js';
-import { applyProxyHeaders, bodyAlreadyRead, cachedBody } from './context.js';
+import { rewriterStream } from './body-rewriter.js';
+import { applyProxyHeaders } from './context.js';
 import {
+  describeTarget,
   DownstreamHeadersTimeoutError,
   reportDownstreamFailure,
   reportInterruptedResponse,
 } from './failures.js';
-import type { ForwardRequest, Forwarder } from './forwarder.js';
+import type { BodyRewriter, ForwardRequest, Forwarder } from './forwarder.js';
 import { responseHeadersToForward } from './outbound-headers.js';
+import { bodyAsBytes } from './request-body.js';
+import { retryHeadersFor } from './unauthorized-retry.js';
 
 export interface FetchForwarderOptions {
   /** How long to wait for the downstream's response headers before answering 504. */
@@ -59,28 +63,94 @@ export class FetchForwarder implements Forwarder {
   async forward(c: Context, request: ForwardRequest): Promise<Response> {
     const { target } = request;
     const method = c.req.method;
-    const headers = new Headers(request.headers);
-    // The body is re-streamed (or re-sent from cache), so let fetch frame it.
+
+    let body: BodyInit | null = null;
+    if (method !== 'GET' && method !== 'HEAD') {
+      const bytes = await bodyAsBytes(c, request.body);
+      body = bytes === undefined ? c.req.raw.body : asBodyInit(bytes);
+    }
+    // A stream can be sent once; bytes (or nothing) can be sent again after a 401.
+    const replayable = body === null || body instanceof Uint8Array;
+
+    const clientSignal = c.req.raw.signal;
+    if (clientSignal.aborted) return new Response(null, { status: CLIENT_CLOSED_REQUEST });
+
+    let sent = await this.#send(method, target, request.headers, body, clientSignal);
+    if (sent.response?.status === 401 && replayable && request.retryOnUnauthorized !== undefined) {
+      const retryHeaders = await retryHeadersFor(request, this.#logger, target, method);
+      if (retryHeaders !== undefined) {
+        await sent.response.body?.cancel().catch(() => {});
+        sent = await this.#send(method, target, retryHeaders, body, clientSignal);
+      }
+    }
+    if (sent.response === undefined) return sent.answer;
+    const { response } = sent;
+
+    if (response.status < 200 || response.status > 599) {
+      await response.body?.cancel().catch(() => {});
+      return reportDownstreamFailure(this.#logger, target, method, new Error(`unusable status ${response.status}`));
+    }
+
+    const forwarded = responseHeadersToForward(response.headers);
+    if (response.status === 401 && request.unauthorizedChallenge) forwarded.set('www-authenticate', request.unauthorizedChallenge);
+    const decoded = decodedByFetch(response.headers.get('content-encoding'));
+    if (decoded) {
+      forwarded.delete('content-encoding');
+      forwarded.delete('content-length');
+    }
+    applyProxyHeaders(c, forwarded);
+
+    let responseBody: ReadableStream<Uint8Array> | null = response.body;
+    if (responseBody !== null && request.transformResponse !== undefined && method !== 'HEAD') {
+      let rewriter: BodyRewriter | undefined;
+      try {
+        rewriter = request.transformResponse(response.status, response.headers);
+      } catch (error) {
+        // A failing rewrite must not let the unrewritten body through.
+        await responseBody.cancel().catch(() => {});
+        return reportDownstreamFailure(this.#logger, target, method, error);
+      }
+      if (rewriter !== undefined && (decoded || response.headers.get('content-encoding') === null)) {
+        forwarded.delete('content-length');
+        responseBody = responseBody.pipeThrough(rewriterStream(rewriter));
+      } else if (rewriter !== undefined) {
+        this.#logger.warn('downstream response not rewritten: unknown content-encoding', {
+          method,
+          downstream: describeTarget(target),
+          encoding: response.headers.get('content-encoding'),
+        });
+      }
+    }
+
+    const onInterrupted = (error: unknown) => {
+      if (!clientSignal.aborted) reportInterruptedResponse(this.#logger, target, method, error);
+    };
+    const observed = responseBody === null ? null : observeErrors(responseBody, onInterrupted);
+    return new Response(observed, { status: response.status, statusText: response.statusText, headers: forwarded });
+  }
+
+  /** One request to the downstream, timed until its response headers; a failure comes back as the answer to give. */
+  async #send(
+    method: string,
+    target: URL,
+    requestHeaders: Headers,
+    body: BodyInit | null,
+    clientSignal: AbortSignal,
+  ): Promise<{ response: Response; answer?: never } | { response?: never; answer: Response }> {
+    const headers = new Headers(requestHeaders);
+    // The body is re-streamed (or re-sent from bytes), so let fetch frame it.
     headers.delete('content-length');
     // fetch would decompress anyway; asking for identity spares both sides the work.
     headers.set('accept-encoding', 'identity');
 
-    let body: BodyInit | null = null;
-    if (method !== 'GET' && method !== 'HEAD') {
-      body = bodyAlreadyRead(c) ? await cachedBody(c) : c.req.raw.body;
-    }
-
-    const clientSignal = c.req.raw.signal;
     const controller = new AbortController();
     const onClientAbort = () => controller.abort(clientSignal.reason);
-    if (clientSignal.aborted) return new Response(null, { status: CLIENT_CLOSED_REQUEST });
+    if (clientSignal.aborted) return { answer: new Response(null, { status: CLIENT_CLOSED_REQUEST }) };
     clientSignal.addEventListener('abort', onClientAbort, { once: true });
     const timer = setTimeout(
       () => controller.abort(new DownstreamHeadersTimeoutError(this.#headersTimeoutMs)),
       this.#headersTimeoutMs,
     );
-
-    let response: Response;
     try {
       const init: RequestInit & { duplex: 'half' } = {
         method,
@@ -90,40 +160,26 @@ export class FetchForwarder implements Forwarder {
         redirect: 'manual',
         signal: controller.signal,
       };
-      response = await this.#fetch(requestUrl(target), init);
+      return { response: await this.#fetch(requestUrl(target), init) };
     } catch (error) {
       clientSignal.removeEventListener('abort', onClientAbort);
       if (clientSignal.aborted) {
         this.#logger.debug('client left before the downstream answered', { method });
-        return new Response(null, { status: CLIENT_CLOSED_REQUEST });
+        return { answer: new Response(null, { status: CLIENT_CLOSED_REQUEST }) };
       }
       const cause = controller.signal.aborted ? controller.signal.reason : error;
-      return reportDownstreamFailure(this.#logger, target, method, cause);
+      return { answer: reportDownstreamFailure(this.#logger, target, method, cause) };
     } finally {
       clearTimeout(timer);
     }
-
-    if (response.status < 200 || response.status > 599) {
-      await response.body?.cancel().catch(() => {});
-      return reportDownstreamFailure(this.#logger, target, method, new Error(`unusable status ${response.status}`));
-    }
-
-    const forwarded = responseHeadersToForward(response.headers);
-    if (response.status === 401 && request.unauthorizedChallenge) forwarded.set('www-authenticate', request.unauthorizedChallenge);
-    if (decodedByFetch(response.headers.get('content-encoding'))) {
-      forwarded.delete('content-encoding');
-      forwarded.delete('content-length');
-    }
-    applyProxyHeaders(c, forwarded);
-
-    const onInterrupted = (error: unknown) => {
-      if (!clientSignal.aborted) reportInterruptedResponse(this.#logger, target, method, error);
-    };
-    const responseBody = response.body === null ? null : observeErrors(response.body, onInterrupted);
-    return new Response(responseBody, { status: response.status, statusText: response.statusText, headers: forwarded });
   }
 
   async close(): Promise<void> {}
+}
+
+/** fetch takes bytes backed by an ArrayBuffer; anything else (a SharedArrayBuffer view) is copied. */
+function asBodyInit(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  return bytes.buffer instanceof ArrayBuffer ? (bytes as Uint8Array<ArrayBuffer>) : new Uint8Array(bytes);
 }
 
 /** Passes a stream through chunk by chunk (no added buffering) and reports a read error before re-raising it. */

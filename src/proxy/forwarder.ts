@@ -1,5 +1,22 @@
 import type { Context } from 'hono';
 
+/**
+ * A synchronous, incremental rewrite of a response body: bytes in, bytes out. It may hold
+ * back an incomplete unit (an SSE event, a JSON document) until it is complete. Runtime-free,
+ * so each forwarder wraps it in its own stream type (Node `Transform`, web `TransformStream`).
+ */
+export interface BodyRewriter {
+  push(chunk: Uint8Array): readonly Uint8Array[];
+  /** The body ended: whatever is still held. */
+  end(): readonly Uint8Array[];
+}
+
+/**
+ * Chooses a rewrite for a downstream response from its status and headers, or none.
+ * A rewritten response loses `content-length` (and `content-encoding` once decoded).
+ */
+export type ResponseRewrite = (status: number, headers: Headers) => BodyRewriter | undefined;
+
 /** What the MCP layer hands to forwarding once the caller is authorized. */
 export interface ForwardRequest {
   /** Full downstream URL: the route's downstream origin and path plus the incoming query string. */
@@ -12,6 +29,20 @@ export interface ForwardRequest {
    * never go looking for the downstream's authorization server.
    */
   readonly unauthorizedChallenge?: string;
+  /**
+   * A request body the caller already read (to inspect it): sent instead of the incoming
+   * stream, with its own content-length. Ignored for GET and HEAD. Without it, a body read
+   * through `readRequestBody()` or Hono's body cache is re-sent, else the incoming stream.
+   */
+  readonly body?: Uint8Array;
+  /** Rewrites the response body (e.g. filtering `tools/list`); SSE still streams event by event. */
+  readonly transformResponse?: ResponseRewrite;
+  /**
+   * Called once when the downstream answers 401 and the body can be replayed (given as bytes,
+   * already read, or absent). Returning headers resends the request once with them, in full
+   * place of `headers` (the 401 is discarded); returning undefined forwards the 401.
+   */
+  readonly retryOnUnauthorized?: () => Promise<Headers | undefined>;
 }
 
 /**

@@ -20,7 +20,11 @@ export function createForwarder(options: CreateForwarderOptions): Forwarder {
     : new FetchForwarder({ headersTimeoutMs, logger });
 }
 
-export type { ForwardRequest, Forwarder } from './forwarder.js';
+export type { ForwardRequest, Forwarder, BodyRewriter, ResponseRewrite } from './forwarder.js';
+export { rewriterStream } from './body-rewriter.js';
+export { rewriterTransform } from './node-body-rewriter.js';
+export { readRequestBody, bodyReadEarlier } from './request-body.js';
+export type { ReadBodyResult } from './request-body.js';
 export { FetchForwarder, CLIENT_CLOSED_REQUEST } from './fetch-forwarder.js';
 export type { FetchForwarderOptions } from './fetch-forwarder.js';
 export { UndiciForwarder } from './undici-forwarder.js';

@@ -1,17 +1,23 @@
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
+import type { Transform } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Context } from 'hono';
 import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { Logger } from '../observability/logger.js';
-import { bodyAlreadyRead, cachedBody, proxyHeaders } from './context.js';
-import { reportDownstreamFailure, reportInterruptedResponse } from './failures.js';
+import { decodableEncoding } from './body-rewriter.js';
+import { describeTarget, reportDownstreamFailure, reportInterruptedResponse } from './failures.js';
 import { FetchForwarder } from './fetch-forwarder.js';
 import type { ForwardRequest, Forwarder } from './forwarder.js';
 import { responseHeaderRecordToForward } from './outbound-headers.js';
 import type { HeaderRecord } from './outbound-headers.js';
+import { nodeDecoders, pipeStages, rewriterTransform } from './node-body-rewriter.js';
+import { discard, shieldFromLateWrites } from './node-response.js';
+import { bodyAsBytes, hasBody, untouched } from './request-body.js';
+import { addProxyHeaders, headersOf, outboundRecord } from './undici-headers.js';
+import { retryHeadersFor } from './unauthorized-retry.js';
 
 export interface UndiciForwarderOptions {
   /** How long to wait for the downstream's response headers before answering 504. */
@@ -27,34 +33,6 @@ export interface UndiciForwarderOptions {
 
 class ForwarderClosedError extends Error {
   readonly code = 'FORWARDER_CLOSED';
-}
-
-/** Request framing says there is a body (RFC 9112 §6.3); GET and DELETE usually have none. */
-function hasBody(incoming: IncomingMessage): boolean {
-  const length = incoming.headers['content-length'];
-  return incoming.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
-}
-
-/** Nobody has read from or attached to the raw request stream yet, so it can be handed to undici. */
-function untouched(incoming: IncomingMessage): boolean {
-  return incoming.readableFlowing === null && !incoming.readableDidRead && !incoming.readableEnded;
-}
-
-function headerRecord(headers: Headers): Record<string, string> {
-  const record: Record<string, string> = {};
-  headers.forEach((value, name) => {
-    record[name] = value;
-  });
-  return record;
-}
-
-function addProxyHeaders(c: Context, record: HeaderRecord): void {
-  proxyHeaders(c).forEach((value, name) => {
-    const existing = record[name];
-    if (name === 'set-cookie' && existing !== undefined) {
-      record[name] = Array.isArray(existing) ? [...existing, value] : [existing, value];
-    } else record[name] = value;
-  });
 }
 
 /**
@@ -100,7 +78,6 @@ export class UndiciForwarder implements Forwarder {
   async #forwardNode(c: Context, request: ForwardRequest, incoming: IncomingMessage, outgoing: ServerResponse): Promise<Response> {
     const { target } = request;
     const method = c.req.method;
-    const headers = headerRecord(request.headers);
 
     let pool: Pool;
     try {
@@ -110,16 +87,14 @@ export class UndiciForwarder implements Forwarder {
     }
 
     let body: Readable | Uint8Array | null = null;
-    if (hasBody(incoming)) {
-      if (bodyAlreadyRead(c)) {
-        body = await cachedBody(c);
-        delete headers['content-length'];
-      } else if (untouched(incoming)) {
-        body = incoming;
-      } else if (c.req.raw.body !== null) {
-        body = Readable.fromWeb(c.req.raw.body as NodeReadableStream<Uint8Array>);
-      }
+    const explicit = method === 'GET' || method === 'HEAD' ? undefined : request.body;
+    if (explicit !== undefined || hasBody(incoming)) {
+      const bytes = await bodyAsBytes(c, explicit);
+      if (bytes !== undefined) body = bytes;
+      else if (untouched(incoming)) body = incoming;
+      else if (c.req.raw.body !== null) body = Readable.fromWeb(c.req.raw.body as NodeReadableStream<Uint8Array>);
     }
+    const rewriting = request.transformResponse !== undefined;
 
     const abort = new AbortController();
     let clientGone = false;
@@ -131,17 +106,28 @@ export class UndiciForwarder implements Forwarder {
     outgoing.once('close', onClose);
     if (outgoing.destroyed) onClose();
 
-    let response: Dispatcher.ResponseData;
-    try {
-      response = await pool.request({
+    const send = (headers: Headers) =>
+      pool.request({
         path: `${target.pathname}${target.search}`,
         method,
-        headers,
+        headers: outboundRecord(headers, body, rewriting),
         body,
         signal: abort.signal,
         headersTimeout: this.#headersTimeoutMs,
         bodyTimeout: 0,
       });
+
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await send(request.headers);
+      // A streamed body is spent: only bytes (or no body) can be sent twice.
+      if (response.statusCode === 401 && request.retryOnUnauthorized !== undefined && !(body instanceof Readable)) {
+        const retryHeaders = await retryHeadersFor(request, this.#logger, target, method);
+        if (retryHeaders !== undefined && !clientGone) {
+          await response.body.dump().catch(() => {});
+          response = await send(retryHeaders);
+        }
+      }
     } catch (error) {
       outgoing.off('close', onClose);
       if (clientGone) {
@@ -159,6 +145,15 @@ export class UndiciForwarder implements Forwarder {
 
     const forwarded = responseHeaderRecordToForward(response.headers);
     if (response.statusCode === 401 && request.unauthorizedChallenge) forwarded['www-authenticate'] = request.unauthorizedChallenge;
+    let stages: Transform[];
+    try {
+      stages = this.#rewriteStages(request, method, response, forwarded, target);
+    } catch (error) {
+      // A failing rewrite must not let the unrewritten body through, nor hold the connection.
+      outgoing.off('close', onClose);
+      discard(downstream);
+      return reportDownstreamFailure(this.#logger, target, method, error);
+    }
     addProxyHeaders(c, forwarded);
     try {
       outgoing.writeHead(response.statusCode, forwarded);
@@ -168,16 +163,22 @@ export class UndiciForwarder implements Forwarder {
       discard(downstream);
       return reportDownstreamFailure(this.#logger, target, method, error);
     }
-    downstream.on('error', (error) => {
+    const onBodyError = (error: unknown) => {
+      // A failing decoder or rewriter leaves the downstream paused mid-body: let go of it.
+      if (stages.length > 0) discard(downstream);
       // A reset after the head was sent: all that is left to do is cut the client's stream too.
       // A stream that shutdown already ended cleanly keeps its connection.
       if (outgoing.writableEnded) return;
       if (!clientGone) reportInterruptedResponse(this.#logger, target, method, error);
       if (!outgoing.destroyed) outgoing.destroy();
-    });
+    };
+    downstream.on('error', onBodyError);
+    for (const stage of stages) stage.on('error', onBodyError);
+    const source = pipeStages(downstream, stages);
+    if (stages.length > 0) outgoing.once('close', () => stages.forEach((stage) => stage.destroy()));
     // SSE and other streams: send the head now rather than with the first event.
     if (forwarded['content-length'] === undefined) outgoing.flushHeaders();
-    const forceEnd = shieldFromLateWrites(outgoing, downstream);
+    const forceEnd = shieldFromLateWrites(outgoing, source);
     if (method === 'GET') {
       const endListener = () => {
         forceEnd();
@@ -186,8 +187,35 @@ export class UndiciForwarder implements Forwarder {
       this.#listeners.add(endListener);
       outgoing.once('close', () => this.#listeners.delete(endListener));
     }
-    downstream.pipe(outgoing);
+    source.pipe(outgoing);
     return RESPONSE_ALREADY_SENT;
+  }
+
+  /** Decoders and the caller's rewriter for this response, or none; adjusts the forwarded headers to match. */
+  #rewriteStages(
+    request: ForwardRequest,
+    method: string,
+    response: Dispatcher.ResponseData,
+    forwarded: HeaderRecord,
+    target: URL,
+  ): Transform[] {
+    const status = response.statusCode;
+    if (request.transformResponse === undefined || method === 'HEAD' || status === 204 || status === 304) return [];
+    const rewriter = request.transformResponse(status, headersOf(response.headers));
+    if (rewriter === undefined) return [];
+    const encoding = response.headers['content-encoding'];
+    if (!decodableEncoding(Array.isArray(encoding) ? encoding.join(',') : encoding)) {
+      this.#logger.warn('downstream response not rewritten: unknown content-encoding', {
+        method,
+        downstream: describeTarget(target),
+        encoding,
+      });
+      return [];
+    }
+    const decoders = nodeDecoders(encoding);
+    delete forwarded['content-length'];
+    if (decoders.length > 0) delete forwarded['content-encoding'];
+    return [...decoders, rewriterTransform(rewriter)];
   }
 
   #poolFor(target: URL): Pool {
@@ -211,39 +239,6 @@ export class UndiciForwarder implements Forwarder {
     this.#pools.clear();
     await Promise.all([...pools.map((pool) => closeWithGrace(pool, this.#closeGraceMs)), this.#fallback.close()]);
   }
-}
-
-/**
- * Hono may still try to write the handler's result after the forwarder wrote directly: when a
- * middleware touched `c.res` before `next()` (hono/cors does) or calls `c.header()` after it,
- * Hono clones RESPONSE_ALREADY_SENT, the clone loses the "already sent" meaning in
- * @hono/node-server, which then calls writeHead() and end() and, when writeHead throws,
- * end('Error: …'), cutting the proxied stream. Here a second head is ignored, and so is any
- * end() before the downstream body has ended (the pipe's own end() comes after 'end').
- * Must be installed before `pipe()` so this 'end' listener runs before the pipe's.
- */
-function shieldFromLateWrites(outgoing: ServerResponse, downstream: Readable): () => void {
-  let bodyEnded = false;
-  downstream.once('end', () => {
-    bodyEnded = true;
-  });
-  const end = outgoing.end;
-  outgoing.writeHead = function ignoreSecondHead(this: ServerResponse) {
-    return this;
-  } as ServerResponse['writeHead'];
-  outgoing.end = function endAfterBody(this: ServerResponse, ...args: unknown[]) {
-    return bodyEnded ? (end as (...a: unknown[]) => ServerResponse).apply(this, args) : this;
-  } as ServerResponse['end'];
-  // Shutdown's way to end the stream cleanly before the downstream body has ended.
-  return () => {
-    if (!outgoing.writableEnded) (end as () => ServerResponse).call(outgoing);
-  };
-}
-
-/** Drops a downstream body nobody will read; destroying it also closes its connection. */
-function discard(body: Readable): void {
-  body.on('error', () => {});
-  body.destroy();
 }
 
 /** Lets in-flight requests finish for `graceMs`, then destroys whatever is still open (idle SSE streams). */

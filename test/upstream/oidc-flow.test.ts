@@ -67,7 +67,7 @@ describe('oidc and google presets against a real OpenID provider', () => {
     expect(params.has('prompt')).toBe(false);
 
     const login = await upstream.completeLogin(callback, secrets, REDIRECT_URI);
-    expect(login.identity).toEqual({ sub: 'alice', email: 'alice@example.test', email_verified: true, name: 'Alice' });
+    expect(login.identity).toEqual({ sub: 'alice', email: 'alice@example.test', email_verified: true, name: 'Alice', groups: ['users'] });
     expect(login.tokens.expires_at).toBe(Math.floor(now / 1000) + ACCESS_TTL);
     expect(login.tokens.refresh_token).toEqual(expect.any(String));
     // The ID token has no groups claim, so userinfo was asked (and matched the subject).

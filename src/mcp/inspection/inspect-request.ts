@@ -1,0 +1,106 @@
+import type { Context } from 'hono';
+import type { ResponseRewrite } from '../../proxy/forwarder.js';
+import { readRequestBody } from '../../proxy/request-body.js';
+import { DEFAULT_MAX_REQUEST_BODY_BYTES, parseJsonRpcBody, toolsListRequestIds } from './jsonrpc.js';
+import type { JsonRpcMessageSummary, JsonRpcSummary } from './jsonrpc.js';
+import { checkMcpHeaders } from './mcp-headers.js';
+import {
+  bodyTooLargeAnswer,
+  headerMismatchAnswer,
+  localResponse,
+  malformedBodyAnswer,
+  refusedToolCalls,
+  toolRefusal,
+} from './refusals.js';
+import { toolsListResponseRewrite } from './tools-list-filter.js';
+
+export interface InspectionOptions {
+  /** Largest request body read (default 4 MB); larger ones get 413. */
+  readonly maxBodyBytes?: number;
+  /** The user's tool permission (e.g. `(name) => policy.isAllowed(name, groups)`); absent = every tool allowed. */
+  readonly isAllowed?: (toolName: string) => boolean;
+  /** Bound for one filtered JSON body or SSE event (default 8 MB). */
+  readonly maxFilteredBytes?: number;
+  /** A tools/list response too large to filter went through unfiltered. */
+  readonly onOversize?: (bytes: number) => void;
+  /** Tools removed from a tools/list response. */
+  readonly onFiltered?: (removed: readonly string[]) => void;
+}
+
+export type InspectionRefusal =
+  | 'too_large'
+  | 'aborted'
+  | 'parse_error'
+  | 'invalid_request'
+  | 'header_mismatch'
+  | 'tool_refused';
+
+export type Inspection =
+  | {
+      readonly kind: 'answer';
+      /** Send this instead of forwarding. */
+      readonly response: Response;
+      readonly reason: InspectionRefusal;
+      readonly summary?: JsonRpcSummary;
+      readonly refused?: readonly JsonRpcMessageSummary[];
+    }
+  | {
+      readonly kind: 'forward';
+      /** Spread into the ForwardRequest. */
+      readonly forward: { readonly body?: Uint8Array; readonly transformResponse?: ResponseRewrite };
+      /** What the POST carried (for the audit log); absent for other methods. */
+      readonly summary?: JsonRpcSummary;
+    };
+
+/**
+ * The MCP route's inspection of one authorized request, in order: bounded read, JSON-RPC
+ * parse, Mcp-Method/Mcp-Name agreement, tool permission, then the tools/list filter for the
+ * response. POST bodies are always inspected (header agreement applies without a policy);
+ * a GET that resumes a stream (Last-Event-ID) gets the filter in 'any' mode, since its
+ * requests were never seen; other methods pass.
+ */
+export async function inspectMcpRequest(c: Context, options: InspectionOptions = {}): Promise<Inspection> {
+  const { isAllowed } = options;
+  const filterOptions = {
+    isAllowed: isAllowed ?? (() => true),
+    ...(options.maxFilteredBytes !== undefined ? { maxBytes: options.maxFilteredBytes } : {}),
+    ...(options.onOversize ? { onOversize: options.onOversize } : {}),
+    ...(options.onFiltered ? { onFiltered: options.onFiltered } : {}),
+  };
+
+  if (c.req.method !== 'POST') {
+    if (c.req.method === 'GET' && isAllowed !== undefined && c.req.header('last-event-id') !== undefined) {
+      return { kind: 'forward', forward: { transformResponse: toolsListResponseRewrite({ requestIds: 'any', ...filterOptions }) } };
+    }
+    return { kind: 'forward', forward: {} };
+  }
+
+  const maxBytes = options.maxBodyBytes ?? DEFAULT_MAX_REQUEST_BODY_BYTES;
+  const read = await readRequestBody(c, maxBytes);
+  if (!read.ok) {
+    const answer = read.reason === 'too_large' ? bodyTooLargeAnswer(maxBytes) : ({ status: 400, body: null } as const);
+    return { kind: 'answer', response: localResponse(c, answer), reason: read.reason };
+  }
+
+  const parsed = parseJsonRpcBody(read.body);
+  if (!parsed.ok) return { kind: 'answer', response: localResponse(c, malformedBodyAnswer(parsed.error)), reason: parsed.error };
+  const { summary } = parsed;
+
+  const headers = checkMcpHeaders(c.req.raw.headers, summary);
+  if (!headers.ok) {
+    return { kind: 'answer', response: localResponse(c, headerMismatchAnswer(headers, summary)), reason: 'header_mismatch', summary };
+  }
+
+  if (isAllowed === undefined) return { kind: 'forward', forward: { body: read.body }, summary };
+  const refused = refusedToolCalls(summary, isAllowed);
+  if (refused.length > 0) {
+    return { kind: 'answer', response: localResponse(c, toolRefusal(summary, refused)), reason: 'tool_refused', summary, refused };
+  }
+  const listIds = toolsListRequestIds(summary);
+  if (listIds.size === 0) return { kind: 'forward', forward: { body: read.body }, summary };
+  return {
+    kind: 'forward',
+    forward: { body: read.body, transformResponse: toolsListResponseRewrite({ requestIds: listIds, ...filterOptions }) },
+    summary,
+  };
+}

@@ -1,0 +1,37 @@
+/** Header conversions between web Headers and undici's records, for the Node fast path. */
+import type { Readable } from 'node:stream';
+import type { Context } from 'hono';
+import { proxyHeaders } from './context.js';
+import type { HeaderRecord } from './outbound-headers.js';
+
+/** Outbound headers as undici's record; bytes are framed by undici itself, and a rewritten response must arrive unencoded. */
+export function outboundRecord(headers: Headers, body: Readable | Uint8Array | null, rewriting: boolean): Record<string, string> {
+  const record: Record<string, string> = {};
+  headers.forEach((value, name) => {
+    record[name] = value;
+  });
+  if (body instanceof Uint8Array) delete record['content-length'];
+  if (rewriting) record['accept-encoding'] = 'identity';
+  return record;
+}
+
+/** undici's response header record as web Headers, for the rewrite decision. */
+export function headersOf(record: Readonly<Record<string, string | string[] | undefined>>): Headers {
+  const headers = new Headers();
+  for (const name in record) {
+    const value = record[name];
+    if (Array.isArray(value)) for (const item of value) headers.append(name, item);
+    else if (value !== undefined) headers.append(name, value);
+  }
+  return headers;
+}
+
+/** The proxy's own headers (request id …) over the downstream's; its cookies are appended. */
+export function addProxyHeaders(c: Context, record: HeaderRecord): void {
+  proxyHeaders(c).forEach((value, name) => {
+    const existing = record[name];
+    if (name === 'set-cookie' && existing !== undefined) {
+      record[name] = Array.isArray(existing) ? [...existing, value] : [existing, value];
+    } else record[name] = value;
+  });
+}
