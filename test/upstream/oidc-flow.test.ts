@@ -70,8 +70,8 @@ describe('oidc and google presets against a real OpenID provider', () => {
     expect(login.identity).toEqual({ sub: 'alice', email: 'alice@example.test', email_verified: true, name: 'Alice', groups: ['users'] });
     expect(login.tokens.expires_at).toBe(Math.floor(now / 1000) + ACCESS_TTL);
     expect(login.tokens.refresh_token).toEqual(expect.any(String));
-    // The ID token has no groups claim, so userinfo was asked (and matched the subject).
-    expect(urls.map((url) => url.pathname)).toContain('/me');
+    // The ID token carries every mapped claim (groups included), so userinfo is not asked.
+    expect(urls.map((url) => url.pathname)).not.toContain('/me');
 
     const refreshed = await upstream.refresh(login.tokens.refresh_token!);
     expect(refreshed.access_token).not.toBe(login.tokens.access_token);
