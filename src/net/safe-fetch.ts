@@ -1,3 +1,4 @@
+import { concatBytes } from '../crypto/encoding.js';
 import type { LookupFunction } from 'node:net';
 import { Agent, request } from 'undici';
 import { SafeFetchError } from './errors.js';
@@ -89,13 +90,7 @@ async function readCapped(body: Body, maxBytes: number): Promise<Uint8Array> {
     }
     chunks.push(chunk);
   }
-  const result = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    result.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return result;
+  return concatBytes(chunks, total);
 }
 
 /**

@@ -1,3 +1,4 @@
+import { concatBytes } from '../crypto/encoding.js';
 import { invalidRequest } from './errors.js';
 
 /**
@@ -52,11 +53,5 @@ export async function readLimitedText(request: Request, limit: number): Promise<
     }
     chunks.push(value);
   }
-  const joined = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    joined.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return new TextDecoder().decode(joined);
+  return new TextDecoder().decode(concatBytes(chunks, size));
 }

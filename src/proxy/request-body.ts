@@ -1,3 +1,4 @@
+import { concatBytes } from '../crypto/encoding.js';
 import type { IncomingMessage } from 'node:http';
 import type { Context } from 'hono';
 import { bodyAlreadyRead, cachedBody } from './context.js';
@@ -36,16 +37,6 @@ function declaredTooLarge(c: Context, maxBytes: number): boolean {
   return declared !== undefined && Number(declared) > maxBytes;
 }
 
-function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const body = new Uint8Array(total);
-  let at = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return body;
-}
 
 /** Straight from Node's IncomingMessage: no web stream in between (the hot path on Node). */
 function readIncoming(incoming: IncomingMessage, maxBytes: number): Promise<ReadBodyResult> {
@@ -68,7 +59,7 @@ function readIncoming(incoming: IncomingMessage, maxBytes: number): Promise<Read
       }
       chunks.push(chunk);
     };
-    const onEnd = () => finish({ ok: true, body: concat(chunks, total) });
+    const onEnd = () => finish({ ok: true, body: concatBytes(chunks, total) });
     const onAbort = () => {
       if (!incoming.readableEnded) finish({ ok: false, reason: 'aborted' });
     };
@@ -86,7 +77,7 @@ async function readWeb(stream: ReadableStream<Uint8Array>, maxBytes: number): Pr
   try {
     for (;;) {
       const { done, value } = await reader.read();
-      if (done) return { ok: true, body: concat(chunks, total) };
+      if (done) return { ok: true, body: concatBytes(chunks, total) };
       total += value.byteLength;
       if (total > maxBytes) {
         await reader.cancel().catch(() => {});

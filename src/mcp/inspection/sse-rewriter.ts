@@ -1,3 +1,4 @@
+import { concatBytes } from '../../crypto/encoding.js';
 import type { BodyRewriter } from '../../proxy/forwarder.js';
 
 /**
@@ -31,16 +32,6 @@ const COLON = 58;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const encoder = new TextEncoder();
 
-function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return out;
-}
 
 const LINE = /([^\r\n]*)(\r\n|\r|\n|$)/y;
 
@@ -147,7 +138,7 @@ export function createSseRewriter(options: SseRewriterOptions): BodyRewriter {
             }
             if (holding) {
               settle(i);
-              const event = concat(held, heldBytes);
+              const event = concatBytes(held, heldBytes);
               held = [];
               heldBytes = 0;
               holding = false;

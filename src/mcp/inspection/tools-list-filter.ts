@@ -1,3 +1,4 @@
+import { concatBytes } from '../../crypto/encoding.js';
 import type { BodyRewriter, ResponseRewrite } from '../../proxy/forwarder.js';
 import { idKey } from './jsonrpc.js';
 import { idRoundTrips, messageSpans } from './raw-ids.js';
@@ -121,7 +122,7 @@ export function createJsonToolsListRewriter(options: ToolsListFilterOptions): Bo
     },
     end() {
       if (passing || chunks.length === 0) return [];
-      const body = chunks.length === 1 ? chunks[0]! : concat(chunks, total);
+      const body = chunks.length === 1 ? chunks[0]! : concatBytes(chunks, total);
       chunks = [];
       let text: string;
       try {
@@ -146,15 +147,6 @@ export function createSseToolsListRewriter(options: ToolsListFilterOptions): Bod
   });
 }
 
-function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return out;
-}
 
 /**
  * The `ForwardRequest.transformResponse` for a body with tools/list requests: rewrites 200
