@@ -113,5 +113,26 @@ export class Stack {
   async close(): Promise<void> {
     await Promise.allSettled(this.proxies.map((proxy) => proxy.close(100)));
     await Promise.allSettled([this.idp.close(), this.demo.close(), ...this.closers.map((close) => close())]);
+    this.assertNoSecretLogged();
+  }
+
+  /**
+   * Every suite that runs a stack ends with this scan of everything its proxies logged and
+   * audited: no configured secret, and nothing shaped like a capsule (a token, code or client_id).
+   */
+  private assertNoSecretLogged(): void {
+    const secrets: string[] = [];
+    const collect = (value: unknown, key = ''): void => {
+      if (typeof value === 'string' && /secret|apikey|^keys$/i.test(key) && value.length >= 8) secrets.push(...value.split(','));
+      else if (Array.isArray(value)) value.forEach((item) => collect(item, key));
+      else if (value && typeof value === 'object') for (const [name, item] of Object.entries(value)) collect(item, name);
+    };
+    collect(this.input);
+    const log = this.logs.lines.join('\n');
+    const leaked = secrets.filter((secret) => log.includes(secret));
+    const capsule = /eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}/.exec(log);
+    if (leaked.length > 0 || capsule) {
+      throw new Error(`a secret reached the log: ${leaked.length} configured secret(s)${capsule ? ' and a capsule' : ''}`);
+    }
   }
 }
