@@ -12,12 +12,10 @@ export type AuditEventName =
   | 'mcp_request'
   | 'http_request'
   | 'policy_denied'
-  | 'tool_denied'
-  | 'error';
+  | 'tool_denied';
 
 export interface AuditEvent {
   readonly event: AuditEventName;
-  readonly request_id?: string;
   /** The upstream subject and, when the provider verified it, the email. */
   readonly user?: { readonly sub: string; readonly email?: string };
   /** The MCP client: a digest of its client_id, and its name when known. */
