@@ -29,6 +29,7 @@ export async function verifyBearer(
   }
   if (token.aud !== ctx.resource) return { ok: false, reason: 'invalid', detail: `audience ${token.aud}` };
   if (await ctx.replay.has(replayKeys.revokedGrant(token.gid))) return { ok: false, reason: 'invalid', detail: 'grant revoked' };
+  if (await ctx.replay.has(replayKeys.revokedAccessToken(token.jti))) return { ok: false, reason: 'invalid', detail: 'token revoked' };
   const upstreamExpiry = token.upstream.expires_at;
   if (upstreamExpiry !== undefined && upstreamExpiry <= ctx.capsules.nowSeconds()) {
     return { ok: false, reason: 'invalid', detail: 'upstream token expired' };

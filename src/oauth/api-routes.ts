@@ -10,6 +10,7 @@ import { authorizationCodeGrant, refreshTokenGrant } from './grants.js';
 import { authorizationServerMetadata, protectedResourceMetadata } from './metadata.js';
 import { readFormParams, readLimitedText } from './params.js';
 import { registerClient } from './register.js';
+import { revokeToken } from './revoke.js';
 
 const NO_STORE = { 'Cache-Control': 'no-store', Pragma: 'no-cache' } as const;
 const MAX_REGISTRATION_BYTES = 16 * 1024;
@@ -21,7 +22,7 @@ export function apiRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
   const { capsules, config, keys, logger } = deps;
   const asMetadata = authorizationServerMetadata(config, endpoints);
 
-  for (const path of [PATHS.authorizationServerMetadata, `${PATHS.protectedResourceMetadata}/*`, PATHS.protectedResourceMetadata, PATHS.register, PATHS.token]) {
+  for (const path of [PATHS.authorizationServerMetadata, `${PATHS.protectedResourceMetadata}/*`, PATHS.protectedResourceMetadata, PATHS.register, PATHS.token, PATHS.revoke]) {
     app.use(path, apiCors());
   }
 
@@ -100,6 +101,18 @@ export function apiRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
       outcome: 'allowed',
     });
     return c.json(result.response, 200, NO_STORE);
+  });
+
+  app.post(PATHS.revoke, async (c) => {
+    const params = await readFormParams(c.req.raw);
+    const client = await authenticateClient(c.req.header('authorization'), params, {
+      clients: deps.clients,
+      keys,
+      ...(deps.verifyAssertion ? { verifyAssertion: deps.verifyAssertion } : {}),
+    });
+    const result = await revokeToken(client, params, { capsules, replay: deps.replay, refreshTtl: config.ttl.refreshToken });
+    logger.info('revocation', { cid: client.cid, result });
+    return c.body(null, 200, NO_STORE);
   });
 
   app.onError((error, c) => {

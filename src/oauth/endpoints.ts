@@ -19,6 +19,7 @@ export interface Endpoints {
   readonly issuer: string;
   readonly authorization: string;
   readonly token: string;
+  readonly revocation: string;
   readonly registration: string | undefined;
   readonly consent: string;
   readonly callback: string;
@@ -39,6 +40,7 @@ export const PATHS = {
   protectedResourceMetadata: '/.well-known/oauth-protected-resource',
   authorize: '/authorize',
   token: '/token',
+  revoke: '/revoke',
   register: '/register',
   consent: '/consent',
   callback: '/oauth/callback',
@@ -59,6 +61,7 @@ export function endpointsFor(config: Config): Endpoints {
     issuer,
     authorization: issuer + PATHS.authorize,
     token: issuer + PATHS.token,
+    revocation: issuer + PATHS.revoke,
     registration: config.registration.dynamic ? issuer + PATHS.register : undefined,
     consent: issuer + PATHS.consent,
     callback: issuer + PATHS.callback,

@@ -5,4 +5,5 @@ export const replayKeys = {
   consumedRefresh: (gid: string, generation: number) => `rt:${gid}:${generation}`,
   refreshGrace: (gid: string, generation: number) => `rt-grace:${gid}:${generation}`,
   revokedGrant: (gid: string) => `grant:${gid}`,
+  revokedAccessToken: (jti: string) => `at:${jti}`,
 } as const;

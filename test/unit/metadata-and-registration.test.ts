@@ -27,6 +27,8 @@ describe('metadata documents', () => {
       token_endpoint_auth_methods_supported: ['none', 'client_secret_post', 'client_secret_basic', 'private_key_jwt'],
       token_endpoint_auth_signing_alg_values_supported: ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA', 'Ed25519'],
       client_id_metadata_document_supported: true,
+      revocation_endpoint: `${ISSUER}/revoke`,
+      revocation_endpoint_auth_methods_supported: ['none', 'client_secret_post', 'client_secret_basic', 'private_key_jwt'],
       scopes_supported: ['mcp:read', 'mcp:write', 'offline_access'],
       authorization_response_iss_parameter_supported: true,
     });
