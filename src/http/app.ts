@@ -5,6 +5,7 @@ import { browserRoutes } from '../oauth/browser-routes.js';
 import { endpointsFor } from '../oauth/endpoints.js';
 import type { AppDeps } from './deps.js';
 import { accessLog } from './access-log.js';
+import { readiness } from './readiness.js';
 
 /** Mounts the three roles' sub-apps; each keeps its own error surface. */
 export function createApp(deps: AppDeps): Hono {
@@ -12,6 +13,10 @@ export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
   app.use(accessLog(deps.logger, deps.clock));
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/readyz', async (c) => {
+    const { ready, checks } = await readiness(deps.upstreamClients);
+    return c.json({ status: ready ? 'ready' : 'not_ready', checks }, ready ? 200 : 503, { 'Cache-Control': 'no-store' });
+  });
   app.route('/', apiRoutes(deps, endpoints));
   app.route('/', browserRoutes(deps, endpoints));
   app.route('/', mcpRoutes(deps, endpoints, deps.downstreamTokens));

@@ -23,6 +23,8 @@ export interface AppDeps {
   readonly verifyAssertion?: AssertionVerifier;
   /** The identity provider a route signs in with. */
   upstreamFor(route: Route): UpstreamClient;
+  /** Every identity provider client, for readiness. */
+  readonly upstreamClients: readonly UpstreamClient[];
   /** What the consent page says about a route's provider: where the user signs in, and the scopes asked for. */
   upstreamInfoFor(route: Route): { readonly host: string; readonly scopes: readonly string[] };
   /** The forwarder of a route (each has its own pools and timeout). */

@@ -26,8 +26,6 @@ export interface DepsOptions {
 }
 
 export interface BuiltDeps extends AppDeps {
-  /** Every upstream client, for readiness and discovery at startup. */
-  readonly upstreamClients: readonly UpstreamClient[];
   /** Closes every route's forwarder. */
   close(): Promise<void>;
 }

@@ -140,3 +140,25 @@ describe('upstream identity provider faults', () => {
     }
   });
 });
+
+describe('readiness', () => {
+  it('is ready once discovery is done, and not ready while the provider cannot be discovered', async () => {
+    server.listen({ onUnhandledRequest: 'bypass' });
+    const logs = new LogCapture();
+    const up = await startProxy(ISSUER, logs);
+    const down = await startProxy(DOWN_ISSUER, logs);
+    try {
+      const ready = await fetch(`${up.base}/readyz`);
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toEqual({ status: 'ready', checks: { keys: 'ok', upstream: 'ok' } });
+      const notReady = await fetch(`${down.base}/readyz`);
+      expect(notReady.status).toBe(503);
+      expect(((await notReady.json()) as { checks: { upstream: string } }).checks.upstream).toBe('unavailable');
+      expect((await fetch(`${down.base}/healthz`)).status).toBe(200);
+    } finally {
+      await up.proxy.close(100);
+      await down.proxy.close(100);
+      server.close();
+    }
+  });
+});
