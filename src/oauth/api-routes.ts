@@ -10,6 +10,7 @@ import { authorizationCodeGrant, refreshTokenGrant } from './grants.js';
 import { authorizationServerMetadata, protectedResourceMetadata } from './metadata.js';
 import { readFormParams, readLimitedText } from './params.js';
 import { registerClient } from './register.js';
+import { introspectToken } from './introspect.js';
 import { revokeToken } from './revoke.js';
 
 const NO_STORE = { 'Cache-Control': 'no-store', Pragma: 'no-cache' } as const;
@@ -113,6 +114,12 @@ export function apiRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
     const result = await revokeToken(client, params, { capsules, replay: deps.replay, refreshTtl: config.ttl.refreshToken });
     logger.info('revocation', { cid: client.cid, result });
     return c.body(null, 200, NO_STORE);
+  });
+
+  app.post(PATHS.introspect, async (c) => {
+    const params = await readFormParams(c.req.raw);
+    const caller = await authenticateClient(c.req.header('authorization'), params, { clients: deps.clients, keys });
+    return c.json(await introspectToken(caller, params, { capsules, replay: deps.replay, endpoints }), 200, NO_STORE);
   });
 
   app.onError((error, c) => {

@@ -20,6 +20,7 @@ export interface Endpoints {
   readonly authorization: string;
   readonly token: string;
   readonly revocation: string;
+  readonly introspection: string;
   readonly registration: string | undefined;
   readonly consent: string;
   readonly callback: string;
@@ -41,6 +42,7 @@ export const PATHS = {
   authorize: '/authorize',
   token: '/token',
   revoke: '/revoke',
+  introspect: '/introspect',
   register: '/register',
   consent: '/consent',
   callback: '/oauth/callback',
@@ -62,6 +64,7 @@ export function endpointsFor(config: Config): Endpoints {
     authorization: issuer + PATHS.authorize,
     token: issuer + PATHS.token,
     revocation: issuer + PATHS.revoke,
+    introspection: issuer + PATHS.introspect,
     registration: config.registration.dynamic ? issuer + PATHS.register : undefined,
     consent: issuer + PATHS.consent,
     callback: issuer + PATHS.callback,

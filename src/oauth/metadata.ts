@@ -20,6 +20,7 @@ export function authorizationServerMetadata(config: Config, endpoints: Endpoints
       ? { token_endpoint_auth_signing_alg_values_supported: [...CLIENT_ASSERTION_ALGORITHMS], client_id_metadata_document_supported: true }
       : {}),
     revocation_endpoint: endpoints.revocation,
+    ...(config.clients.length > 0 ? { introspection_endpoint: endpoints.introspection } : {}),
     revocation_endpoint_auth_methods_supported: [...TOKEN_ENDPOINT_AUTH_METHODS, ...(documents ? ['private_key_jwt'] : [])],
     scopes_supported: [...config.scopes, 'offline_access'],
     authorization_response_iss_parameter_supported: true,

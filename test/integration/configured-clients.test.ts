@@ -71,6 +71,32 @@ describe('configured clients', () => {
     await client.close();
   });
 
+  it('lets a confidential configured client introspect tokens (RFC 7662), and nobody else', async () => {
+    const callback = await signIn(stack.publicUrl, confidential);
+    const basic = { authorization: `Basic ${Buffer.from(`team-dashboard:${SECRET}`).toString('base64')}` };
+    const tokens = await tokenRequest(
+      stack.publicUrl,
+      { grant_type: 'authorization_code', code: callback.searchParams.get('code')!, redirect_uri: CLIENT_REDIRECT, code_verifier: 'a-test-code-verifier-that-is-long-enough-for-pkce-0123456789' },
+      basic,
+    );
+    const introspect = async (token: string, headers: Record<string, string>, extra: Record<string, string> = {}) => {
+      const response = await fetch(`${stack.publicUrl}/introspect`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+        body: new URLSearchParams({ token, ...extra }).toString(),
+      });
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    };
+    const active = await introspect(tokens.body.access_token as string, basic);
+    expect(active.status).toBe(200);
+    expect(active.body).toMatchObject({ active: true, sub: 'alice', aud: stack.mcpUrl, iss: stack.publicUrl, token_type: 'Bearer' });
+    expect(await introspect('garbage', basic)).toEqual({ status: 200, body: { active: false } });
+    expect((await introspect(tokens.body.refresh_token as string, basic)).body).toEqual({ active: false });
+    // A public client, and a caller without credentials, may not scan tokens.
+    expect((await introspect(tokens.body.access_token as string, {}, { client_id: 'careful-cli' })).status).toBe(400);
+    expect((await introspect(tokens.body.access_token as string, {})).status).toBe(401);
+  });
+
   it('refuses an unknown client_id and a code from another client', async () => {
     const page = await new Browser().get(await authorizeUrl(stack.publicUrl, { ...confidential, client_id: 'nobody' }));
     expect(page.status).toBe(400);
