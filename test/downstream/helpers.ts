@@ -45,12 +45,4 @@ export function errorText(error: ClientCredentialsError): string {
   return [error.message, error.detail, error.oauthError ?? '', String(error.stack)].join('\n');
 }
 
-/** A settable clock in milliseconds, starting far from zero (as Date.now does). */
-export function manualClock(start = Date.UTC(2026, 0, 1)) {
-  let now = start;
-  const clock = () => now;
-  clock.advance = (seconds: number) => {
-    now += seconds * 1000;
-  };
-  return clock;
-}
+export { manualClock } from '../support/deps.js';

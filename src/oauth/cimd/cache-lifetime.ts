@@ -6,6 +6,19 @@ export interface CacheBounds {
   readonly defaultSeconds: number;
 }
 
+/** The bounds an operator set, each falling back to its default; the maximum never falls below the minimum. */
+export function cacheBoundsFrom(
+  options: { minCacheSeconds?: number; maxCacheSeconds?: number; defaultCacheSeconds?: number },
+  defaults: { minCacheSeconds: number; maxCacheSeconds: number; defaultCacheSeconds: number },
+): CacheBounds {
+  const minSeconds = options.minCacheSeconds ?? defaults.minCacheSeconds;
+  return {
+    minSeconds,
+    maxSeconds: Math.max(minSeconds, options.maxCacheSeconds ?? defaults.maxCacheSeconds),
+    defaultSeconds: options.defaultCacheSeconds ?? defaults.defaultCacheSeconds,
+  };
+}
+
 function directives(header: string | null): Map<string, string | true> {
   const result = new Map<string, string | true>();
   for (const part of (header ?? '').split(',')) {

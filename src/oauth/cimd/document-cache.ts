@@ -3,7 +3,7 @@ import { silentLogger } from '../../observability/logger.js';
 import { SafeFetchError } from '../../net/errors.js';
 import { safeFetch, DEFAULT_FETCH_TIMEOUT_MS, DEFAULT_MAX_BYTES } from '../../net/safe-fetch.js';
 import type { HostLookup } from '../../net/target-guard.js';
-import { cacheLifetimeSeconds, type CacheBounds } from './cache-lifetime.js';
+import { cacheBoundsFrom, cacheLifetimeSeconds, type CacheBounds } from './cache-lifetime.js';
 import { clientIdUrlProblem } from './client-id-url.js';
 import { parseClientMetadataDocument, type ClientMetadataDocument } from './document.js';
 import { ClientMetadataError } from './errors.js';
@@ -54,9 +54,7 @@ export class ClientMetadataDocuments {
   constructor(private readonly options: ClientMetadataDocumentsOptions) {
     this.clock = options.clock ?? Date.now;
     this.logger = options.logger ?? silentLogger;
-    const minSeconds = options.minCacheSeconds ?? CLIENT_METADATA_DEFAULTS.minCacheSeconds;
-    const maxSeconds = Math.max(minSeconds, options.maxCacheSeconds ?? CLIENT_METADATA_DEFAULTS.maxCacheSeconds);
-    this.bounds = { minSeconds, maxSeconds, defaultSeconds: options.defaultCacheSeconds ?? CLIENT_METADATA_DEFAULTS.defaultCacheSeconds };
+    this.bounds = cacheBoundsFrom(options, CLIENT_METADATA_DEFAULTS);
     this.cache = new FetchCache(options.maxEntries ?? CLIENT_METADATA_DEFAULTS.maxEntries, this.clock);
   }
 

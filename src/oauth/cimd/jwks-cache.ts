@@ -3,7 +3,7 @@ import { silentLogger } from '../../observability/logger.js';
 import { SafeFetchError } from '../../net/errors.js';
 import { safeFetch, DEFAULT_FETCH_TIMEOUT_MS } from '../../net/safe-fetch.js';
 import type { HostLookup } from '../../net/target-guard.js';
-import { cacheLifetimeSeconds, type CacheBounds } from './cache-lifetime.js';
+import { cacheBoundsFrom, cacheLifetimeSeconds, type CacheBounds } from './cache-lifetime.js';
 import { publicJwksSchema, type PublicJwks } from './document.js';
 import { ClientAssertionError } from './errors.js';
 import { FetchCache } from './fetch-cache.js';
@@ -52,12 +52,7 @@ export class ClientJwksCache {
   constructor(private readonly options: ClientJwksCacheOptions) {
     this.clock = options.clock ?? Date.now;
     this.logger = options.logger ?? silentLogger;
-    const minSeconds = options.minCacheSeconds ?? CLIENT_JWKS_DEFAULTS.minCacheSeconds;
-    this.bounds = {
-      minSeconds,
-      maxSeconds: Math.max(minSeconds, options.maxCacheSeconds ?? CLIENT_JWKS_DEFAULTS.maxCacheSeconds),
-      defaultSeconds: options.defaultCacheSeconds ?? CLIENT_JWKS_DEFAULTS.defaultCacheSeconds,
-    };
+    this.bounds = cacheBoundsFrom(options, CLIENT_JWKS_DEFAULTS);
     this.cache = new FetchCache(options.maxEntries ?? CLIENT_JWKS_DEFAULTS.maxEntries, this.clock);
   }
 
