@@ -4,9 +4,9 @@ import { randomToken } from '../crypto/encoding.js';
 import type { Logger } from '../observability/logger.js';
 
 /** A forwarder that wrote to Node's response directly leaves Hono a placeholder; the real status is on the socket. */
-function statusSent(c: Context): number {
+export function statusSent(c: Context, response: Response = c.res): number {
   const outgoing = (c.env as { outgoing?: { statusCode?: number } } | undefined)?.outgoing;
-  return c.res.headers.has('x-hono-already-sent') && outgoing?.statusCode ? outgoing.statusCode : c.res.status;
+  return response.headers.has('x-hono-already-sent') && outgoing?.statusCode ? outgoing.statusCode : response.status;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { Hono, type Context } from 'hono';
 import { downstreamCredential, type DownstreamCredential } from '../downstream/credentials.js';
 import type { TokenSource } from '../downstream/modes/client-credentials.js';
+import { statusSent } from '../http/access-log.js';
 import { apiCors } from '../http/cors.js';
 import type { AppDeps } from '../http/deps.js';
 import { auditUser, type AuditEvent } from '../observability/audit.js';
@@ -13,11 +14,6 @@ import { verifyBearer } from './bearer.js';
 import { bearerChallenge } from './challenge.js';
 
 const INVALID_TOKEN = 'The access token is invalid or expired.';
-
-function statusSent(c: Context, response: Response): number {
-  const outgoing = (c.env as { outgoing?: { statusCode?: number } } | undefined)?.outgoing;
-  return response.headers.has('x-hono-already-sent') && outgoing?.statusCode ? outgoing.statusCode : response.status;
-}
 
 /**
  * One route: the caller is authenticated the way the route's credential mode
