@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { redirectUriProblem } from '../oauth/redirect-uri.js';
 import { upstreamSettingsSchema } from '../upstream/settings.js';
-import { duration, flag, isLoopbackHost, listOf, masterKey, publicOrigin, scopeToken } from './primitives.js';
+import { duration, flag, listOf, masterKey, publicOrigin, scopeToken } from './primitives.js';
 import { routeSchema, type Route } from './routes.js';
 import { staticClientSchema } from './static-clients.js';
 
@@ -103,6 +103,5 @@ export const configSchema = z
 export type ConfigInput = z.input<typeof configSchema>;
 export type Config = z.output<typeof configSchema>;
 
-export { isLoopbackHost };
 export { DOWNSTREAM_AUTH_MODES, routeSignsIn, type DownstreamAuthMode, type Route } from './routes.js';
 export type { StaticClient } from './static-clients.js';
