@@ -58,6 +58,12 @@ export const ENV_BINDINGS: readonly EnvBinding[] = [
   { name: 'CAPSULE_TRUST_PROXY_HOPS', path: ['trustProxyHops'], description: 'Reverse proxies in front of the proxy that append to X-Forwarded-For; 0 uses the socket address.' },
   { name: 'CAPSULE_SCOPES', path: ['scopes'], description: 'Scopes the proxy offers MCP clients (advertised in both metadata documents).' },
   { name: 'CAPSULE_REDIRECT_SCHEMES', path: ['redirectSchemes'], description: 'Private-use redirect URI schemes of native clients accepted by exact match.' },
+  { name: 'CAPSULE_REDIS_URL', path: ['redis', 'url'], secret: true, description: 'Redis for the shared replay and revocation set (redis:// or rediss://). Without it the set is in memory and exact for one instance only.' },
+  { name: 'CAPSULE_REDIS_KEY_PREFIX', path: ['redis', 'keyPrefix'], description: 'Prefix of every Redis key.' },
+  { name: 'CAPSULE_REDIS_REQUIRED', path: ['redis', 'requiredForReady'], description: 'Fail /readyz while Redis is unreachable. By default /readyz only reports it and the proxy keeps serving with per-instance replay detection.' },
+  { name: 'CAPSULE_ADMIN_TOKEN', path: ['admin', 'token'], secret: true, description: 'Bearer token for the admin API (POST /admin/revoke). The API is off when unset.' },
+  { name: 'CAPSULE_METRICS', path: ['metrics', 'enabled'], description: 'Serve Prometheus metrics at /metrics.' },
+  { name: 'CAPSULE_METRICS_PORT', path: ['metrics', 'port'], description: 'Serve /metrics on this port only (same host), not on the main listener.' },
   { name: 'CAPSULE_ACCESS_TOKEN_TTL', path: ['ttl', 'accessToken'], description: 'Lifetime of access tokens.' },
   { name: 'CAPSULE_REFRESH_TOKEN_TTL', path: ['ttl', 'refreshToken'], description: 'Lifetime of refresh tokens (renewed on each rotation).' },
   { name: 'CAPSULE_CODE_TTL', path: ['ttl', 'authorizationCode'], description: 'Lifetime of authorization codes.' },
@@ -117,7 +123,7 @@ function setPath(target: Record<string, unknown>, path: readonly (string | numbe
 /** Builds the raw config input from environment variables; empty values count as unset. */
 export function configInputFromEnv(env: Env): Record<string, unknown> {
   // Nested objects exist from the start so a missing setting is reported at its own variable.
-  const input: Record<string, unknown> = { upstream: {}, registration: {}, clientMetadataDocuments: {}, ttl: {} };
+  const input: Record<string, unknown> = { upstream: {}, registration: {}, clientMetadataDocuments: {}, redis: {}, admin: {}, metrics: {}, ttl: {} };
   for (const binding of ENV_BINDINGS) {
     const value = env[binding.name];
     if (binding.path.length > 0 && isSet(value)) setPath(input, binding.path, value.trim());

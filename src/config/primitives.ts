@@ -88,3 +88,6 @@ export const publicOrigin = secureUrl
   .transform((value) => new URL(value).origin);
 
 export const scopeToken = z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'scope tokens must be printable ASCII without quotes or backslashes');
+
+/** redis:// or rediss:// (TLS), with optional credentials and database number. */
+export const redisUrl = z.url({ protocol: /^rediss?$/, message: 'must be a redis:// or rediss:// URL' });

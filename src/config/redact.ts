@@ -18,6 +18,15 @@ export function redactConfig(config: Config, keyIds: readonly string[]): Record<
       apiKey: route.apiKey === undefined ? undefined : '[redacted]',
       clientSecret: route.clientSecret === undefined ? undefined : '[redacted]',
     })),
+    redis: { ...config.redis, url: config.redis.url === undefined ? undefined : redactedRedisUrl(config.redis.url) },
+    admin: { token: config.admin.token === undefined ? undefined : '[redacted]' },
     clients: config.clients.map((client) => ({ ...client, client_secret: client.client_secret === undefined ? undefined : '[redacted]' })),
   };
+}
+
+/** The password in a Redis URL is a secret; the host is not. */
+function redactedRedisUrl(value: string): string {
+  const url = new URL(value);
+  if (url.password) url.password = 'redacted';
+  return url.href;
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { redirectUriProblem } from '../oauth/redirect-uri.js';
 import { upstreamSettingsSchema } from '../upstream/settings.js';
-import { duration, flag, listOf, masterKey, publicOrigin, scopeToken } from './primitives.js';
+import { duration, flag, listOf, masterKey, publicOrigin, redisUrl, scopeToken } from './primitives.js';
 import { routeSchema, type Route } from './routes.js';
 import { staticClientSchema } from './static-clients.js';
 
@@ -57,6 +57,24 @@ export const configSchema = z
       'vscode-insiders',
       'windsurf',
     ]),
+    /** The shared replay and revocation set; in memory for one instance when absent. */
+    redis: z.object({
+      url: redisUrl.optional(),
+      /** Prefix of every key, so several deployments can share one Redis. */
+      keyPrefix: z.string().regex(/^[\w:.-]{0,64}$/, 'letters, digits, ":", ".", "_" and "-", at most 64').default('mcp-capsule:'),
+      /** Whether /readyz fails while Redis is unreachable (by default it only reports it: the proxy keeps serving). */
+      requiredForReady: flag(false),
+    }).prefault({}),
+    admin: z.object({
+      /** Bearer token of the admin HTTP API (POST /admin/revoke); the API is off without one. */
+      token: z.string().min(32, 'must be at least 32 characters (use "mcp-capsule keygen")').optional(),
+    }).prefault({}),
+    metrics: z.object({
+      /** Prometheus metrics at /metrics. */
+      enabled: flag(true),
+      /** Serve /metrics on this port only, instead of on the main listener. */
+      port: z.coerce.number().int().min(1).max(65535).optional(),
+    }).prefault({}),
     ttl: z.object({
       accessToken: duration(3600),
       refreshToken: duration(30 * 86400),
