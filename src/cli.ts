@@ -1,8 +1,11 @@
 #!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { issuedBeforeRequestSchema, revokeEverythingIssuedBefore } from './admin/revoke-issued-before.js';
 import { ConfigError, loadConfig } from './config/load.js';
 import { redactConfig } from './config/redact.js';
 import { generateMasterKey, keyId } from './crypto/keyring.js';
 import { createLogger } from './observability/logger.js';
+import { RedisReplayStore } from './store/redis-replay-store.js';
 
 const USAGE = `Usage: mcp-capsule [command]
 
@@ -10,6 +13,9 @@ Commands:
   serve    Start the proxy (default). Configured by CAPSULE_* environment variables.
   keygen   Print a new 32-byte key for CAPSULE_KEYS.
   check    Validate the configuration and print it with secrets redacted.
+  revoke   --user <subject> | --client <client_id>
+           Revoke every token of a user or client issued until now, on every
+           instance sharing CAPSULE_REDIS_URL.
   help     Show this message.`;
 
 async function check(): Promise<number> {
@@ -18,6 +24,38 @@ async function check(): Promise<number> {
   console.log(JSON.stringify(redactConfig(config, kids), null, 2));
   console.error(`Register this redirect URI at the identity provider: ${config.publicUrl}/oauth/callback`);
   return 0;
+}
+
+async function revoke(args: readonly string[]): Promise<number> {
+  let request;
+  try {
+    const { values } = parseArgs({ args: [...args], options: { user: { type: 'string' }, client: { type: 'string' } }, strict: true });
+    request = issuedBeforeRequestSchema.parse(values);
+  } catch {
+    console.error(`mcp-capsule revoke: give exactly one of --user <subject> and --client <client_id>.\n\n${USAGE}`);
+    return 2;
+  }
+  const { config } = loadConfig(process.env);
+  if (config.redis.url === undefined) {
+    throw new ConfigError([
+      'CAPSULE_REDIS_URL: revoke writes to the shared set in Redis. Without Redis each instance keeps its own set: call POST /admin/revoke on every instance instead.',
+    ]);
+  }
+  const store = RedisReplayStore.connect(config.redis.url, { keyPrefix: config.redis.keyPrefix });
+  try {
+    if (!(await store.waitUntilReady(5000))) {
+      console.error('mcp-capsule revoke: Redis at CAPSULE_REDIS_URL is unreachable; nothing was revoked.');
+      return 69;
+    }
+    const result = await revokeEverythingIssuedBefore(store, request, {
+      nowSeconds: Math.floor(Date.now() / 1000),
+      refreshTtlSeconds: config.ttl.refreshToken,
+    });
+    console.log(JSON.stringify({ revoked: request.user !== undefined ? 'user' : 'client', ...result }));
+    return 0;
+  } finally {
+    await store.close();
+  }
 }
 
 async function serve(): Promise<number> {
@@ -79,6 +117,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return 0;
     case 'check':
       return check();
+    case 'revoke':
+      return revoke(argv.slice(1));
     case 'help':
     case '--help':
     case '-h':

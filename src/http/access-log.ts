@@ -3,6 +3,20 @@ import type { Clock } from '../crypto/capsule.js';
 import { randomToken } from '../crypto/encoding.js';
 import type { Logger } from '../observability/logger.js';
 
+declare module 'hono' {
+  interface ContextVariableMap {
+    /** This request's id: the caller's X-Request-Id when well-formed, else a random one (see accessLog). */
+    requestId: string;
+  }
+}
+
+const REQUEST_ID = /^[\w.-]{1,64}$/;
+
+/** The id of the request being handled, for log lines, audit events and the downstream; undefined outside accessLog. */
+export function requestIdOf(c: Context): string | undefined {
+  return c.get('requestId');
+}
+
 /** A forwarder that wrote to Node's response directly leaves Hono a placeholder; the real status is on the socket. */
 export function statusSent(c: Context, response: Response = c.res): number {
   const outgoing = (c.env as { outgoing?: { statusCode?: number } } | undefined)?.outgoing;
@@ -12,13 +26,22 @@ export function statusSent(c: Context, response: Response = c.res): number {
 /**
  * One line per request. The query string is never logged: on /authorize and
  * the callback it carries codes and state.
+ *
+ * Also gives each request its id: kept from a well-formed incoming X-Request-Id, else
+ * random; stored on the context (`requestIdOf`) and sent back as X-Request-Id. It is set
+ * before the handlers run so responses they build, and forwarders writing straight to
+ * Node's response, carry it too.
  */
 export function accessLog(logger: Logger, clock: Clock): MiddlewareHandler {
   return async function accessLogMiddleware(c, next) {
     const started = clock();
     const incoming = c.req.header('x-request-id');
-    const requestId = incoming && /^[\w.-]{1,64}$/.test(incoming) ? incoming : randomToken(9);
+    const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomToken(9);
+    c.set('requestId', requestId);
+    c.header('X-Request-Id', requestId);
     await next();
+    // A handler's own Response (not built through the context) lacks it; one already written to the socket has it.
+    if (!c.res.headers.has('x-hono-already-sent') && c.res.headers.get('x-request-id') !== requestId) c.header('X-Request-Id', requestId);
     logger.info('request', {
       request_id: requestId,
       method: c.req.method,

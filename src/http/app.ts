@@ -4,7 +4,9 @@ import { apiRoutes } from '../oauth/api-routes.js';
 import { browserRoutes } from '../oauth/browser-routes.js';
 import { endpointsFor } from '../oauth/endpoints.js';
 import type { AppDeps } from './deps.js';
-import { accessLog } from './access-log.js';
+import { accessLog, requestIdOf } from './access-log.js';
+import { adminRoutes } from './admin-routes.js';
+import { METRICS_PATH, metricsResponse, requestMetrics } from './metrics.js';
 import { readiness } from './readiness.js';
 
 /** Mounts the three roles' sub-apps; each keeps its own error surface. */
@@ -12,17 +14,24 @@ export function createApp(deps: AppDeps): Hono {
   const endpoints = endpointsFor(deps.config);
   const app = new Hono();
   app.use(accessLog(deps.logger, deps.clock));
+  if (deps.config.metrics.enabled) app.use(requestMetrics(deps.metrics));
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {
-    const { ready, checks } = await readiness(deps.upstreamClients);
+    const { ready, checks } = await readiness(deps.upstreamClients, {
+      ...(deps.sharedReplay ? { sharedReplay: deps.sharedReplay } : {}),
+      sharedReplayRequired: deps.config.redis.requiredForReady,
+    });
     return c.json({ status: ready ? 'ready' : 'not_ready', checks }, ready ? 200 : 503, { 'Cache-Control': 'no-store' });
   });
+  // With a metrics port, /metrics is served there only (src/runtime), never here.
+  if (deps.config.metrics.enabled && deps.config.metrics.port === undefined) app.get(METRICS_PATH, () => metricsResponse(deps.metrics));
+  if (deps.config.admin.token !== undefined) app.route('/', adminRoutes(deps, deps.config.admin.token));
   app.route('/', apiRoutes(deps, endpoints));
   app.route('/', browserRoutes(deps, endpoints));
   app.route('/', mcpRoutes(deps, endpoints, deps.downstreamTokens));
   app.notFound((c) => c.json({ error: 'not_found', error_description: 'No such endpoint.' }, 404));
   app.onError((error, c) => {
-    deps.logger.error('unhandled error', { error, path: c.req.path });
+    deps.logger.error('unhandled error', { error, path: c.req.path, request_id: requestIdOf(c) });
     return c.json({ error: 'server_error', error_description: 'The server could not complete the request.' }, 500);
   });
   return app;

@@ -5,6 +5,7 @@ import type { KeyRing } from '../crypto/keyring.js';
 import type { TokenSource } from '../downstream/modes/client-credentials.js';
 import type { AuditLog } from '../observability/audit.js';
 import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { AssertionVerifier } from '../oauth/client-auth.js';
 import type { ClientDirectory } from '../oauth/clients.js';
 import type { Forwarder } from '../proxy/forwarder.js';
@@ -17,6 +18,8 @@ export interface AppDeps {
   readonly keys: KeyRing;
   readonly capsules: CapsuleCodec;
   readonly replay: ReplayStore;
+  /** The shared backend of the replay set (Redis), when one is configured: for /readyz. */
+  readonly sharedReplay?: { reachable(): Promise<boolean> };
   /** Registered, configured and metadata-document clients. */
   readonly clients: ClientDirectory;
   /** private_key_jwt client authentication, where metadata-document clients are accepted. */
@@ -33,6 +36,8 @@ export interface AppDeps {
   readonly downstreamTokens: TokenSource;
   readonly logger: Logger;
   readonly audit: AuditLog;
+  /** Prometheus metrics of this process (README "Metrics"). */
+  readonly metrics: Metrics;
   readonly clock: Clock;
   /** The caller's network address, where the runtime knows it; used for rate limits only. */
   readonly clientAddress?: (c: Context) => string | undefined;

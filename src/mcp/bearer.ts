@@ -1,6 +1,6 @@
 import { CapsuleError, type CapsuleCodec } from '../crypto/capsule.js';
 import type { AccessPayload } from '../crypto/capsule-schemas.js';
-import { replayKeys } from '../store/replay-keys.js';
+import { revocationOf } from '../store/revocation.js';
 import type { ReplayStore } from '../store/replay-store.js';
 
 export type BearerResult =
@@ -28,8 +28,8 @@ export async function verifyBearer(
     throw error;
   }
   if (token.aud !== ctx.resource) return { ok: false, reason: 'invalid', detail: `audience ${token.aud}` };
-  if (await ctx.replay.has(replayKeys.revokedGrant(token.gid))) return { ok: false, reason: 'invalid', detail: 'grant revoked' };
-  if (await ctx.replay.has(replayKeys.revokedAccessToken(token.jti))) return { ok: false, reason: 'invalid', detail: 'token revoked' };
+  const revoked = await revocationOf(ctx.replay, { gid: token.gid, cid: token.cid, subject: token.identity.sub, issuedAt: token.iat, jti: token.jti });
+  if (revoked) return { ok: false, reason: 'invalid', detail: revoked };
   const upstreamExpiry = token.upstream.expires_at;
   if (upstreamExpiry !== undefined && upstreamExpiry <= ctx.capsules.nowSeconds()) {
     return { ok: false, reason: 'invalid', detail: 'upstream token expired' };

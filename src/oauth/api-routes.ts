@@ -11,6 +11,7 @@ import { authorizationServerMetadata, protectedResourceMetadata } from './metada
 import { readFormParams, readLimitedText } from './params.js';
 import { registerClient } from './register.js';
 import { introspectToken } from './introspect.js';
+import { forwardRevocation } from './forward-revocation.js';
 import { revokeToken } from './revoke.js';
 
 const NO_STORE = { 'Cache-Control': 'no-store', Pragma: 'no-cache' } as const;
@@ -112,7 +113,19 @@ export function apiRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
       ...(deps.verifyAssertion ? { verifyAssertion: deps.verifyAssertion } : {}),
     });
     const result = await revokeToken(client, params, { capsules, replay: deps.replay, refreshTtl: config.ttl.refreshToken });
-    logger.info('revocation', { cid: client.cid, result });
+    logger.info('revocation', { cid: client.cid, result: result.outcome, ...(result.outcome === 'revoked' ? { kind: result.revoked.kind } : {}) });
+    if (result.outcome === 'revoked') {
+      const { token } = result.revoked;
+      deps.audit.record({
+        event: 'token_revoked',
+        user: auditUser(token.identity),
+        client: { id: client.cid, ...(client.registration.client_name ? { name: client.registration.client_name } : {}) },
+        route: endpoints.routeForAudience(token.aud)?.path ?? token.aud,
+        outcome: 'allowed',
+      });
+      const route = endpoints.routeForAudience(token.aud);
+      if (route) await forwardRevocation(deps.upstreamFor(route.route), result.revoked, logger);
+    }
     return c.body(null, 200, NO_STORE);
   });
 

@@ -5,6 +5,7 @@ import type { Logger } from '../observability/logger.js';
 import type { AccessPolicy } from '../policy/access-policy.js';
 import { replayKeys } from '../store/replay-keys.js';
 import type { ReplayStore } from '../store/replay-store.js';
+import { revocationOf } from '../store/revocation.js';
 import { UpstreamError, type UpstreamClient } from '../upstream/upstream-client.js';
 import type { ResolvedClient } from './clients.js';
 import { invalidGrant, invalidRequest, invalidScope, invalidTarget, temporarilyUnavailable } from './errors.js';
@@ -70,6 +71,9 @@ export async function authorizationCodeGrant(client: ResolvedClient, params: Par
   if (verifier === undefined) throw invalidRequest('The code_verifier parameter is required (PKCE).');
   if (!(await verifyS256(verifier, code.code_challenge))) throw invalidGrant('The code_verifier does not match the code_challenge.');
   checkResource(params, code.resource);
+  const issuedAt = code.exp - ctx.config.ttl.authorizationCode;
+  const revoked = await revocationOf(ctx.replay, { gid: code.jti, cid: code.cid, subject: code.identity.sub, issuedAt });
+  if (revoked) throw invalidGrant('The authorization code has been revoked.', revoked);
 
   // Only a fully valid redemption counts: a second one revokes what the first obtained (OAuth 2.1 §4.1.3).
   if (!(await ctx.replay.markOnce(replayKeys.usedCode(code.jti), ctx.config.ttl.authorizationCode + 60))) {
@@ -122,7 +126,8 @@ export async function refreshTokenGrant(client: ResolvedClient, params: Params, 
 
   const consumedKey = replayKeys.consumedRefresh(token.gid, token.gen);
   const graceKey = replayKeys.refreshGrace(token.gid, token.gen);
-  if (await ctx.replay.has(replayKeys.revokedGrant(token.gid))) throw invalidGrant('The grant has been revoked.');
+  const revoked = await revocationOf(ctx.replay, { gid: token.gid, cid: token.cid, subject: token.identity.sub, issuedAt: token.iat });
+  if (revoked) throw invalidGrant('The grant has been revoked.', revoked);
   if ((await ctx.replay.has(consumedKey)) && !(await ctx.replay.has(graceKey))) await revokeReusedGrant(token, ctx);
 
   // The upstream call comes before consuming the generation, so a failed upstream leaves the token usable for a retry.

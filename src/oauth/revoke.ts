@@ -6,7 +6,9 @@ import type { ResolvedClient } from './clients.js';
 import { OAuthError } from './errors.js';
 import type { Params } from './params.js';
 
-type Opened = { kind: 'refresh'; token: RefreshPayload } | { kind: 'access'; token: AccessPayload };
+export type Opened = { kind: 'refresh'; token: RefreshPayload } | { kind: 'access'; token: AccessPayload };
+
+export type RevocationOutcome = { readonly outcome: 'revoked'; readonly revoked: Opened } | { readonly outcome: 'unknown' };
 
 async function tryOpen(capsules: CapsuleCodec, kind: 'refresh' | 'access', value: string): Promise<Opened | undefined> {
   try {
@@ -27,7 +29,7 @@ export async function revokeToken(
   client: ResolvedClient,
   params: Params,
   ctx: { capsules: CapsuleCodec; replay: ReplayStore; refreshTtl: number },
-): Promise<'revoked' | 'unknown'> {
+): Promise<RevocationOutcome> {
   const value = params.required('token');
   const hint = params.optional('token_type_hint');
   const order: Array<'refresh' | 'access'> = hint === 'access_token' ? ['access', 'refresh'] : ['refresh', 'access'];
@@ -35,7 +37,7 @@ export async function revokeToken(
   for (const kind of order) {
     opened ??= await tryOpen(ctx.capsules, kind, value);
   }
-  if (!opened) return 'unknown';
+  if (!opened) return { outcome: 'unknown' };
   // §2.1: a client may revoke only its own tokens.
   if (opened.token.cid !== client.cid) throw new OAuthError('unauthorized_client', 'The token was not issued to this client.', 400);
   if (opened.kind === 'refresh') {
@@ -44,5 +46,16 @@ export async function revokeToken(
     const remaining = Math.max(1, opened.token.exp - ctx.capsules.nowSeconds());
     await ctx.replay.markOnce(replayKeys.revokedAccessToken(opened.token.jti), remaining);
   }
-  return 'revoked';
+  return { outcome: 'revoked', revoked: opened };
+}
+
+/**
+ * What to revoke at the upstream provider for a revoked proxy token: the
+ * upstream refresh token ends the provider's whole grant, as ours ended.
+ */
+export function upstreamRevocation(opened: Opened): { token: string; hint: 'access_token' | 'refresh_token' } {
+  if (opened.kind === 'refresh' && opened.token.upstream.refresh_token) {
+    return { token: opened.token.upstream.refresh_token, hint: 'refresh_token' };
+  }
+  return { token: opened.token.upstream.access_token, hint: 'access_token' };
 }

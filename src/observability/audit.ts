@@ -9,6 +9,8 @@ export type AuditEventName =
   | 'token_issued'
   | 'token_refreshed'
   | 'token_refused'
+  | 'token_revoked'
+  | 'revoked_issued_before'
   | 'mcp_request'
   | 'http_request'
   | 'policy_denied'

@@ -1,4 +1,5 @@
 import type { Logger } from '../observability/logger.js';
+import type { FailureContext } from './forwarder.js';
 
 /**
  * What went wrong with the downstream, as far as the client is allowed to know.
@@ -44,6 +45,24 @@ export function classifyDownstreamError(error: unknown): DownstreamFailure {
   return { status: 502, reason: code ?? name ?? 'unknown' };
 }
 
+const REFUSED_CODES = new Set(['ECONNREFUSED']);
+const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'ECONNABORTED', 'UND_ERR_CLOSED']);
+const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME']);
+const TLS_CODE = /CERT|TLS|SSL|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/;
+
+/** A fixed, small set of failure kinds for metrics: connect_refused, timeout, reset, dns, tls, shutdown or other. */
+export function downstreamErrorKind(error: unknown): string {
+  const code = errorCode(error);
+  if (classifyDownstreamError(error).status === 504) return 'timeout';
+  if (code === undefined) return 'other';
+  if (REFUSED_CODES.has(code)) return 'connect_refused';
+  if (RESET_CODES.has(code)) return 'reset';
+  if (DNS_CODES.has(code)) return 'dns';
+  if (code === 'FORWARDER_CLOSED') return 'shutdown';
+  if (TLS_CODE.test(code)) return 'tls';
+  return 'other';
+}
+
 /** Is this the failure of a request we aborted because the client went away? */
 export function isAbortError(error: unknown): boolean {
   const code = errorCode(error);
@@ -81,9 +100,11 @@ function causeOf(error: unknown): { name?: string; code?: string; message?: stri
 }
 
 /** Logs a downstream failure with its cause and returns what the client should get. */
-export function reportDownstreamFailure(logger: Logger, target: URL, method: string, error: unknown): Response {
+export function reportDownstreamFailure(logger: Logger, target: URL, method: string, error: unknown, context: FailureContext = {}): Response {
   const failure = classifyDownstreamError(error);
+  context.observer?.downstreamError?.(downstreamErrorKind(error));
   logger.warn('downstream request failed', {
+    ...(context.requestId ? { request_id: context.requestId } : {}),
     status: failure.status,
     reason: failure.reason,
     method,
@@ -94,8 +115,10 @@ export function reportDownstreamFailure(logger: Logger, target: URL, method: str
 }
 
 /** Logs a failure after the response had started; the client's stream is cut, nothing else can be said. */
-export function reportInterruptedResponse(logger: Logger, target: URL, method: string, error: unknown): void {
+export function reportInterruptedResponse(logger: Logger, target: URL, method: string, error: unknown, context: FailureContext = {}): void {
+  context.observer?.downstreamError?.('interrupted');
   logger.warn('downstream response interrupted', {
+    ...(context.requestId ? { request_id: context.requestId } : {}),
     method,
     downstream: describeTarget(target),
     cause: causeOf(error),

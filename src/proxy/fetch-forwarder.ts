@@ -8,7 +8,7 @@ import {
   reportDownstreamFailure,
   reportInterruptedResponse,
 } from './failures.js';
-import type { BodyRewriter, ForwardRequest, Forwarder } from './forwarder.js';
+import { isEventStream, type BodyRewriter, type FailureContext, type ForwardRequest, type Forwarder } from './forwarder.js';
 import { responseHeadersToForward } from './outbound-headers.js';
 import { bodyAsBytes } from './request-body.js';
 import { retryHeadersFor } from './unauthorized-retry.js';
@@ -75,12 +75,12 @@ export class FetchForwarder implements Forwarder {
     const clientSignal = c.req.raw.signal;
     if (clientSignal.aborted) return new Response(null, { status: CLIENT_CLOSED_REQUEST });
 
-    let sent = await this.#send(method, target, request.headers, body, clientSignal);
+    let sent = await this.#send(method, target, request.headers, body, clientSignal, request);
     if (sent.response?.status === 401 && replayable && request.retryOnUnauthorized !== undefined) {
       const retryHeaders = await retryHeadersFor(request, this.#logger, target, method);
       if (retryHeaders !== undefined) {
         await sent.response.body?.cancel().catch(() => {});
-        sent = await this.#send(method, target, retryHeaders, body, clientSignal);
+        sent = await this.#send(method, target, retryHeaders, body, clientSignal, request);
       }
     }
     if (sent.response === undefined) return sent.answer;
@@ -88,7 +88,7 @@ export class FetchForwarder implements Forwarder {
 
     if (response.status < 200 || response.status > 599) {
       await response.body?.cancel().catch(() => {});
-      return reportDownstreamFailure(this.#logger, target, method, new Error(`unusable status ${response.status}`));
+      return reportDownstreamFailure(this.#logger, target, method, new Error(`unusable status ${response.status}`), request);
     }
 
     const forwarded = responseHeadersToForward(response.headers);
@@ -108,7 +108,7 @@ export class FetchForwarder implements Forwarder {
       } catch (error) {
         // A failing rewrite must not let the unrewritten body through.
         await responseBody.cancel().catch(() => {});
-        return reportDownstreamFailure(this.#logger, target, method, error);
+        return reportDownstreamFailure(this.#logger, target, method, error, request);
       }
       if (rewriter !== undefined && (decoded || response.headers.get('content-encoding') === null)) {
         forwarded.delete('content-length');
@@ -123,9 +123,11 @@ export class FetchForwarder implements Forwarder {
     }
 
     const onInterrupted = (error: unknown) => {
-      if (!clientSignal.aborted) reportInterruptedResponse(this.#logger, target, method, error);
+      if (!clientSignal.aborted) reportInterruptedResponse(this.#logger, target, method, error, request);
     };
-    const observed = responseBody === null ? null : observeErrors(responseBody, onInterrupted);
+    // An event stream is open until its body ends, fails, or is cancelled (the client left).
+    const streamClosed = responseBody !== null && isEventStream(forwarded.get('content-type')) ? request.observer?.streamOpened?.() : undefined;
+    const observed = responseBody === null ? null : observeErrors(responseBody, onInterrupted, streamClosed);
     return new Response(observed, { status: response.status, statusText: response.statusText, headers: forwarded });
   }
 
@@ -136,6 +138,7 @@ export class FetchForwarder implements Forwarder {
     requestHeaders: Headers,
     body: BodyInit | null,
     clientSignal: AbortSignal,
+    context: FailureContext,
   ): Promise<{ response: Response; answer?: never } | { response?: never; answer: Response }> {
     const headers = new Headers(requestHeaders);
     // The body is re-streamed (or re-sent from bytes), so let fetch frame it.
@@ -168,7 +171,7 @@ export class FetchForwarder implements Forwarder {
         return { answer: new Response(null, { status: CLIENT_CLOSED_REQUEST }) };
       }
       const cause = controller.signal.aborted ? controller.signal.reason : error;
-      return { answer: reportDownstreamFailure(this.#logger, target, method, cause) };
+      return { answer: reportDownstreamFailure(this.#logger, target, method, cause, context) };
     } finally {
       clearTimeout(timer);
     }
@@ -182,21 +185,28 @@ function asBodyInit(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
   return bytes.buffer instanceof ArrayBuffer ? (bytes as Uint8Array<ArrayBuffer>) : new Uint8Array(bytes);
 }
 
-/** Passes a stream through chunk by chunk (no added buffering) and reports a read error before re-raising it. */
-function observeErrors(body: ReadableStream<Uint8Array>, onError: (error: unknown) => void): ReadableStream<Uint8Array> {
+/**
+ * Passes a stream through chunk by chunk (no added buffering) and reports a read error before
+ * re-raising it; `onEnd` (once) when the stream ends, fails or is cancelled.
+ */
+function observeErrors(body: ReadableStream<Uint8Array>, onError: (error: unknown) => void, onEnd?: () => void): ReadableStream<Uint8Array> {
   const reader = body.getReader();
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
         const { done, value } = await reader.read();
-        if (done) controller.close();
-        else controller.enqueue(value);
+        if (done) {
+          onEnd?.();
+          controller.close();
+        } else controller.enqueue(value);
       } catch (error) {
+        onEnd?.();
         onError(error);
         controller.error(error);
       }
     },
     cancel(reason) {
+      onEnd?.();
       return reader.cancel(reason);
     },
   }, { highWaterMark: 0 });

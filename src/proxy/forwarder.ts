@@ -17,8 +17,28 @@ export interface BodyRewriter {
  */
 export type ResponseRewrite = (status: number, headers: Headers) => BodyRewriter | undefined;
 
+/** What a forwarder reports about one exchange (for metrics); every part is optional. */
+export interface ForwardObserver {
+  /** A failure talking to the downstream, before or after the response head (see `downstreamErrorKind`). */
+  downstreamError?(kind: string): void;
+  /** An event stream to the client starts; the returned function is called when it ends, however it ends. */
+  streamOpened?(): () => void;
+}
+
+/** What failure reports carry besides the error: the request's id for the log, the observer. */
+export interface FailureContext {
+  readonly requestId?: string;
+  readonly observer?: ForwardObserver;
+}
+
+/** Is this response an event stream (SSE), by its content type? */
+export function isEventStream(contentType: string | readonly string[] | null | undefined): boolean {
+  const value = Array.isArray(contentType) ? contentType[0] : contentType;
+  return typeof value === 'string' && value.split(';')[0]!.trim().toLowerCase() === 'text/event-stream';
+}
+
 /** What the MCP layer hands to forwarding once the caller is authorized. */
-export interface ForwardRequest {
+export interface ForwardRequest extends FailureContext {
   /** Full downstream URL: the route's downstream origin and path plus the incoming query string. */
   readonly target: URL;
   /** Outbound request headers, already stripped of the client's credentials and given the downstream's. */

@@ -18,6 +18,7 @@ export async function retryHeadersFor(
   } catch (error) {
     const code = errorCode(error);
     logger.warn('no retry after downstream 401: new credentials failed', {
+      ...(request.requestId ? { request_id: request.requestId } : {}),
       method,
       downstream: describeTarget(target),
       cause: { name: error instanceof Error ? error.name : typeof error, ...(code === undefined ? {} : { code }) },

@@ -10,7 +10,7 @@ import type { Logger } from '../observability/logger.js';
 import { decodableEncoding } from './body-rewriter.js';
 import { describeTarget, reportDownstreamFailure, reportInterruptedResponse } from './failures.js';
 import { FetchForwarder } from './fetch-forwarder.js';
-import type { ForwardRequest, Forwarder } from './forwarder.js';
+import { isEventStream, type ForwardRequest, type Forwarder } from './forwarder.js';
 import { responseHeaderRecordToForward } from './outbound-headers.js';
 import type { HeaderRecord } from './outbound-headers.js';
 import { nodeDecoders, pipeStages, rewriterTransform } from './node-body-rewriter.js';
@@ -83,7 +83,7 @@ export class UndiciForwarder implements Forwarder {
     try {
       pool = this.#poolFor(target);
     } catch (error) {
-      return reportDownstreamFailure(this.#logger, target, method, error);
+      return reportDownstreamFailure(this.#logger, target, method, error, request);
     }
 
     let body: Readable | Uint8Array | null = null;
@@ -134,7 +134,7 @@ export class UndiciForwarder implements Forwarder {
         this.#logger.debug('client left before the downstream answered', { method });
         return RESPONSE_ALREADY_SENT;
       }
-      return reportDownstreamFailure(this.#logger, target, method, error);
+      return reportDownstreamFailure(this.#logger, target, method, error, request);
     }
 
     const downstream = response.body;
@@ -152,7 +152,7 @@ export class UndiciForwarder implements Forwarder {
       // A failing rewrite must not let the unrewritten body through, nor hold the connection.
       outgoing.off('close', onClose);
       discard(downstream);
-      return reportDownstreamFailure(this.#logger, target, method, error);
+      return reportDownstreamFailure(this.#logger, target, method, error, request);
     }
     addProxyHeaders(c, forwarded);
     try {
@@ -161,7 +161,12 @@ export class UndiciForwarder implements Forwarder {
       // A header value Node refuses to write: nothing has been sent yet, so answer 502.
       outgoing.off('close', onClose);
       discard(downstream);
-      return reportDownstreamFailure(this.#logger, target, method, error);
+      return reportDownstreamFailure(this.#logger, target, method, error, request);
+    }
+    // An event stream is open until the client's response closes: ended, cut by an error, or left by the client.
+    if (method !== 'HEAD' && isEventStream(forwarded['content-type'])) {
+      const streamClosed = request.observer?.streamOpened?.();
+      if (streamClosed) outgoing.once('close', streamClosed);
     }
     const onBodyError = (error: unknown) => {
       // A failing decoder or rewriter leaves the downstream paused mid-body: let go of it.
@@ -169,7 +174,7 @@ export class UndiciForwarder implements Forwarder {
       // A reset after the head was sent: all that is left to do is cut the client's stream too.
       // A stream that shutdown already ended cleanly keeps its connection.
       if (outgoing.writableEnded) return;
-      if (!clientGone) reportInterruptedResponse(this.#logger, target, method, error);
+      if (!clientGone) reportInterruptedResponse(this.#logger, target, method, error, request);
       if (!outgoing.destroyed) outgoing.destroy();
     };
     downstream.on('error', onBodyError);

@@ -8,8 +8,12 @@ import { ClientDirectory } from '../oauth/clients.js';
 import { endpointsFor } from '../oauth/endpoints.js';
 import { silentAudit, type AuditLog } from '../observability/audit.js';
 import type { Logger } from '../observability/logger.js';
+import { Metrics } from '../observability/metrics.js';
 import type { Forwarder } from '../proxy/forwarder.js';
-import { MemoryReplayStore } from '../store/replay-store.js';
+import { RedisReplayStore } from '../store/redis-replay-store.js';
+import { MemoryReplayStore, type ReplayStore } from '../store/replay-store.js';
+import { SharedReplayStore } from '../store/shared-replay-store.js';
+import { countingUpstreamErrors } from '../upstream/counting-client.js';
 import { createUpstreamClient } from '../upstream/create-upstream-client.js';
 import { resolveUpstream, signInHost } from '../upstream/settings.js';
 import type { UpstreamClient } from '../upstream/upstream-client.js';
@@ -23,6 +27,8 @@ export interface DepsOptions {
   readonly clientAddress?: AppDeps['clientAddress'];
   /** Where audit events go; silent when absent. */
   readonly audit?: AuditLog;
+  /** The process's metrics; a fresh set when absent. */
+  readonly metrics?: Metrics;
 }
 
 export interface BuiltDeps extends AppDeps {
@@ -33,17 +39,22 @@ export interface BuiltDeps extends AppDeps {
 /** Wires the production dependencies from a validated configuration; runtime-neutral. */
 export async function buildDeps(config: Config, options: DepsOptions): Promise<BuiltDeps> {
   const clock = options.clock ?? Date.now;
+  const metrics = options.metrics ?? new Metrics();
   const keys = await KeyRing.create(config.keys);
   const upstream = (settings: Config['upstream']) => {
     const resolved = resolveUpstream(settings);
-    const client = createUpstreamClient(resolved, { clock, ...(options.fetch ? { fetch: options.fetch } : {}) });
+    const client = countingUpstreamErrors(
+      createUpstreamClient(resolved, { clock, ...(options.fetch ? { fetch: options.fetch } : {}) }),
+      // A user who declines at the provider is a login result, not a provider failure.
+      (kind) => kind !== 'denied' && metrics.upstreamErrors.inc({ kind }),
+    );
     return { client, info: { host: signInHost(resolved), scopes: resolved.scopes } };
   };
   const defaultUpstream = upstream(config.upstream);
   const namedUpstreams = new Map(Object.entries(config.upstreams).map(([name, settings]) => [name, upstream(settings)]));
   const upstreamOf = (route: Route) => (route.upstream === undefined ? defaultUpstream : namedUpstreams.get(route.upstream)!);
   const capsules = new CapsuleCodec(keys, clock);
-  const replay = new MemoryReplayStore({ clock });
+  const { replay, shared } = await replayStoreFor(config, { clock, logger: options.logger, metrics });
   const endpoints = endpointsFor(config);
   const documentSupport = metadataDocumentSupport(config, {
     clock,
@@ -51,6 +62,7 @@ export async function buildDeps(config: Config, options: DepsOptions): Promise<B
     replay,
     // RFC 7523 §3: the assertion's audience is the authorization server, named by its issuer or token endpoint.
     audiences: [endpoints.issuer, endpoints.token],
+    onDocumentCacheLookup: (hit) => metrics.cacheLookup('client_metadata_document', hit),
   });
   const clients = new ClientDirectory({ capsules, configured: config.clients, documents: documentSupport?.documents, logger: options.logger });
   const forwarders = new Map<Route, Forwarder>(config.routes.map((route) => [route, options.createForwarder(route.timeout * 1000)]));
@@ -61,18 +73,47 @@ export async function buildDeps(config: Config, options: DepsOptions): Promise<B
     capsules,
     clients,
     replay,
+    ...(shared ? { sharedReplay: shared.store } : {}),
     ...(documentSupport ? { verifyAssertion: documentSupport.verifyAssertion } : {}),
     upstreamFor: (route) => upstreamOf(route).client,
     upstreamInfoFor: (route) => upstreamOf(route).info,
     forwarderFor: (route) => forwarders.get(route)!,
     upstreamClients: [defaultUpstream, ...namedUpstreams.values()].map((entry) => entry.client),
-    downstreamTokens: new ClientCredentialsTokens({ clock, logger: options.logger, ...(options.fetch ? { fetch: options.fetch } : {}) }),
+    downstreamTokens: new ClientCredentialsTokens({
+      clock,
+      logger: options.logger,
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+      onCacheLookup: (hit) => metrics.cacheLookup('client_credentials_token', hit),
+    }),
     logger: options.logger,
     audit: options.audit ?? silentAudit,
+    metrics,
     clock,
     ...(options.clientAddress ? { clientAddress: options.clientAddress } : {}),
     close: async () => {
       await Promise.all([...forwarders.values()].map((forwarder) => forwarder.close()));
+      shared?.store.close();
+      await shared?.backend.close();
     },
   };
+}
+
+// How long start-up waits for Redis before serving degraded (it joins as soon as it connects).
+const REDIS_STARTUP_WAIT_MS = 500;
+
+/** In memory for one instance, or Redis shared by all with a local copy to fall back on. */
+async function replayStoreFor(
+  config: Config,
+  deps: { clock: Clock; logger: Logger; metrics: Metrics },
+): Promise<{ replay: ReplayStore; shared?: { store: SharedReplayStore; backend: RedisReplayStore } }> {
+  const local = new MemoryReplayStore({ clock: deps.clock });
+  if (config.redis.url === undefined) return { replay: local };
+  const backend = RedisReplayStore.connect(config.redis.url, { keyPrefix: config.redis.keyPrefix });
+  await backend.waitUntilReady(REDIS_STARTUP_WAIT_MS);
+  const store = new SharedReplayStore(backend, local, {
+    logger: deps.logger,
+    clock: deps.clock,
+    onStateChange: (state) => deps.metrics.replayStoreDegraded.set(undefined, state === 'degraded' ? 1 : 0),
+  });
+  return { replay: store, shared: { store, backend } };
 }

@@ -6,4 +6,8 @@ export const replayKeys = {
   refreshGrace: (gid: string, generation: number) => `rt-grace:${gid}:${generation}`,
   revokedGrant: (gid: string) => `grant:${gid}`,
   revokedAccessToken: (jti: string) => `at:${jti}`,
+  /** Tokens of this user (upstream subject) issued at or before the stored time are revoked. */
+  userNotBefore: (subject: string) => `nbf-user:${subject}`,
+  /** Tokens of this client (its cid) issued at or before the stored time are revoked. */
+  clientNotBefore: (cid: string) => `nbf-client:${cid}`,
 } as const;

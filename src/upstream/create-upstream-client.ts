@@ -121,6 +121,21 @@ class PresetUpstreamClient implements UpstreamClient {
     }
   }
 
+  async revoke(token: string, hint: 'access_token' | 'refresh_token'): Promise<'revoked' | 'unsupported'> {
+    try {
+      const server = await this.authorizationServer();
+      if (!server.revocation_endpoint) return 'unsupported';
+      const response = await oauth.revocationRequest(server, this.client(), this.clientAuth, token, {
+        ...requestOptions(this.fetch),
+        additionalParameters: { token_type_hint: hint },
+      });
+      await oauth.processRevocationResponse(response);
+      return 'revoked';
+    } catch (error) {
+      throw toUpstreamError(error, 'revocation');
+    }
+  }
+
   private async identityFrom(server: oauth.AuthorizationServer, client: oauth.Client, result: oauth.TokenEndpointResponse): Promise<Identity> {
     const resolved = this.resolved;
     switch (resolved.protocol) {

@@ -23,6 +23,8 @@ export interface UpstreamClient {
   /** Validates the callback, redeems the code and establishes the verified identity. */
   completeLogin(callbackUrl: URL, secrets: UpstreamLoginSecrets, redirectUri: string): Promise<UpstreamLoginResult>;
   refresh(refreshToken: string): Promise<UpstreamTokens>;
+  /** RFC 7009 at the provider, where it has a revocation endpoint; 'unsupported' where it has none. */
+  revoke(token: string, hint: 'access_token' | 'refresh_token'): Promise<'revoked' | 'unsupported'>;
 }
 
 export type UpstreamErrorKind =

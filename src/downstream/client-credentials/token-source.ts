@@ -29,6 +29,8 @@ export interface ClientCredentialsTokensOptions {
   defaultLifetimeSeconds?: number;
   maxEntries?: number;
   maxResponseBytes?: number;
+  /** Told of every lookup, for metrics: true when a fresh cached token was found. */
+  onCacheLookup?: (hit: boolean) => void;
 }
 
 export interface ClientCredentialsToken {
@@ -62,7 +64,7 @@ interface Entry {
 export class ClientCredentialsTokens {
   private readonly clock: () => number;
   private readonly logger: Logger;
-  private readonly settings: Required<Omit<ClientCredentialsTokensOptions, 'clock' | 'fetch' | 'logger'>>;
+  private readonly settings: Required<Omit<ClientCredentialsTokensOptions, 'clock' | 'fetch' | 'logger' | 'onCacheLookup'>>;
   private readonly cache: LRUCache<string, Entry>;
   private readonly pending = new Map<string, Promise<ClientCredentialsToken>>();
   private readonly counters = { hits: 0, misses: 0, fetches: 0, errors: 0 };
@@ -94,9 +96,11 @@ export class ClientCredentialsTokens {
     const entry = this.cache.get(key);
     if (entry && this.clock() < entry.refreshAt) {
       this.counters.hits++;
+      this.options.onCacheLookup?.(true);
       return entry.token;
     }
     this.counters.misses++;
+    this.options.onCacheLookup?.(false);
     const inFlight = this.pending.get(key);
     if (inFlight) return inFlight;
     const task = this.fetchToken(url, request, scopes, key).finally(() => this.pending.delete(key));

@@ -36,6 +36,8 @@ export interface ClientMetadataDocumentsOptions {
   maxEntries?: number;
   /** DNS resolution, injectable for tests. */
   lookup?: HostLookup;
+  /** Told of every cache lookup, for metrics: true for a hit. */
+  onCacheLookup?: (hit: boolean) => void;
 }
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -55,7 +57,7 @@ export class ClientMetadataDocuments {
     this.clock = options.clock ?? Date.now;
     this.logger = options.logger ?? silentLogger;
     this.bounds = cacheBoundsFrom(options, CLIENT_METADATA_DEFAULTS);
-    this.cache = new FetchCache(options.maxEntries ?? CLIENT_METADATA_DEFAULTS.maxEntries, this.clock);
+    this.cache = new FetchCache(options.maxEntries ?? CLIENT_METADATA_DEFAULTS.maxEntries, this.clock, options.onCacheLookup);
   }
 
   /** The validated document for a URL client_id, or a ClientMetadataError. */

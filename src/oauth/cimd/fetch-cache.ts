@@ -28,6 +28,8 @@ export class FetchCache<T> {
   constructor(
     maxEntries: number,
     private readonly clock: () => number,
+    /** Told of every lookup, for metrics: true when a fresh entry was served without loading. */
+    private readonly onLookup?: (hit: boolean) => void,
   ) {
     this.entries = new LRUCache<string, Entry<T>>({ max: maxEntries });
   }
@@ -40,6 +42,7 @@ export class FetchCache<T> {
       entry = undefined;
     }
     const refresh = entry !== undefined && options.refreshOlderThanMs !== undefined && now - entry.fetchedAt >= options.refreshOlderThanMs;
+    this.onLookup?.(entry !== undefined && !refresh);
     if (entry && !refresh) return entry.value;
     const inFlight = this.pending.get(key);
     if (inFlight) return inFlight;

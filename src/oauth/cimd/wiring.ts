@@ -18,12 +18,16 @@ export interface MetadataDocumentSupport {
 /** Client ID metadata documents as the rest of the proxy sees them, or undefined where the operator turned them off. */
 export function metadataDocumentSupport(
   config: Config,
-  deps: { clock: Clock; logger: Logger; replay: ReplayStore; audiences: readonly string[] },
+  deps: { clock: Clock; logger: Logger; replay: ReplayStore; audiences: readonly string[]; onDocumentCacheLookup?: (hit: boolean) => void },
 ): MetadataDocumentSupport | undefined {
   const settings = config.clientMetadataDocuments;
   if (!settings.enabled) return undefined;
   const common = { allowPrivateNetwork: settings.allowPrivateNetwork, clock: deps.clock, logger: deps.logger };
-  const documents = new ClientMetadataDocuments({ ...common, redirectSchemes: config.redirectSchemes });
+  const documents = new ClientMetadataDocuments({
+    ...common,
+    redirectSchemes: config.redirectSchemes,
+    ...(deps.onDocumentCacheLookup ? { onCacheLookup: deps.onDocumentCacheLookup } : {}),
+  });
   const jwks = new ClientJwksCache(common);
   return {
     documents: {

@@ -1,0 +1,111 @@
+import type { Context } from 'hono';
+import { ConfigError, loadConfig } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import { endpointsFor } from '../oauth/endpoints.js';
+import { createLogger, type Logger } from '../observability/logger.js';
+import type { UpstreamClient } from '../upstream/upstream-client.js';
+
+/**
+ * What every runtime entry point does the same way (Node's `mcp-capsule serve`,
+ * Bun's and Deno's): runtime-neutral, no node:* imports.
+ */
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** `http://host:port`, bracketing an IPv6 literal. */
+export function listenUrlOf(hostname: string, port: number): string {
+  return `http://${hostname.includes(':') ? `[${hostname}]` : hostname}:${port}`;
+}
+
+/**
+ * The caller's address: the peer's, or with `hops` trusted reverse proxies in front,
+ * the X-Forwarded-For entry the outermost of them appended. Entries further left are
+ * client-supplied and never trusted.
+ */
+export function clientAddressFrom(hops: number, peer: (c: Context) => string | undefined): (c: Context) => string | undefined {
+  return (c) => {
+    const socketAddress = peer(c);
+    if (hops === 0) return socketAddress;
+    const forwarded = (c.req.header('x-forwarded-for') ?? '').split(',').map((part) => part.trim()).filter(Boolean);
+    return forwarded[forwarded.length - hops] ?? socketAddress;
+  };
+}
+
+/** Logs where the proxy listens, and the identity providers' discovery as it finishes (a failure is retried on the first login). */
+export function announceListening(logger: Logger, config: Config, listenUrl: string, upstreamClients: readonly UpstreamClient[]): void {
+  for (const upstream of upstreamClients) {
+    upstream.ready().then(
+      () => logger.info('upstream provider ready'),
+      (error: unknown) => logger.warn('upstream discovery failed; retrying on the next sign-in', { error }),
+    );
+  }
+  const endpoints = endpointsFor(config);
+  logger.info('mcp-capsule listening', {
+    listen: listenUrl,
+    issuer: endpoints.issuer,
+    mcp_urls: endpoints.routes.map((route) => route.resource),
+    upstream_redirect_uri: endpoints.callback,
+  });
+}
+
+const DEMO_TRIGGERS = ['CAPSULE_UPSTREAM_ISSUER', 'CAPSULE_UPSTREAM_AUTHORIZATION_URL', 'CAPSULE_MCP_URL'] as const;
+
+/**
+ * The configuration `mcp-capsule serve` would load, for runtimes without the development
+ * setup (it needs node oidc-provider): a missing identity provider or MCP server is an
+ * error that says so, never a silent fallback.
+ */
+export function loadRuntimeConfig(env: Env, runtime: string): { config: Config; logger: Logger } {
+  let loaded;
+  try {
+    loaded = loadConfig(env);
+  } catch (error) {
+    const unset = (name: (typeof DEMO_TRIGGERS)[number]) => !(env[name] ?? '').trim();
+    const demoWouldRun = (unset('CAPSULE_UPSTREAM_ISSUER') && unset('CAPSULE_UPSTREAM_AUTHORIZATION_URL')) || unset('CAPSULE_MCP_URL');
+    if (error instanceof ConfigError && demoWouldRun && !(env.CAPSULE_CONFIG ?? '').trim()) {
+      throw new ConfigError([
+        ...error.problems,
+        `the development setup (embedded identity provider and demo MCP server) runs on Node only ("mcp-capsule serve"); on ${runtime} configure CAPSULE_UPSTREAM_ISSUER (or CAPSULE_CONFIG) and CAPSULE_MCP_URL`,
+      ]);
+    }
+    throw error;
+  }
+  const { config, notes } = loaded;
+  const logger = createLogger({ level: config.logLevel });
+  for (const note of notes) logger.warn(note);
+  return { config, logger };
+}
+
+export interface RuntimeHooks {
+  /** Subscribes to SIGTERM and SIGINT. */
+  onSignal(signal: 'SIGTERM' | 'SIGINT', handler: () => void): void;
+  exit(code: number): never | void;
+}
+
+/**
+ * Runs a server until SIGTERM or SIGINT, then closes it and exits 0. The handlers are set first:
+ * a signal that arrives while starting still shuts down cleanly. A startup failure exits 78 for
+ * a configuration problem, 1 otherwise, with one `mcp-capsule: ...` line (as the CLI does).
+ */
+export async function serveUntilSignalled(start: () => Promise<{ close(): Promise<void> }>, hooks: RuntimeHooks): Promise<void> {
+  let running: Promise<{ close(): Promise<void> } | undefined> | undefined;
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(JSON.stringify({ time: new Date().toISOString(), level: 'info', msg: 'shutting down', signal }));
+    void (running ?? Promise.resolve(undefined))
+      .then((started) => started?.close())
+      .catch((error: unknown) => console.error(`mcp-capsule: shutdown: ${error instanceof Error ? error.message : String(error)}`))
+      .then(() => hooks.exit(0));
+  };
+  hooks.onSignal('SIGTERM', () => stop('SIGTERM'));
+  hooks.onSignal('SIGINT', () => stop('SIGINT'));
+
+  running = start().catch((error: unknown) => {
+    console.error(`mcp-capsule: ${error instanceof Error ? error.message : String(error)}`);
+    hooks.exit(error instanceof ConfigError ? 78 : 1);
+    return undefined;
+  });
+  await running;
+}

@@ -1,0 +1,173 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { startDemoMcpServer, type DemoMcpServer } from '../../src/dev/demo-mcp-server.js';
+import { startEmbeddedIdp, type EmbeddedIdp } from '../../src/dev/embedded-idp.js';
+import { TEST_KEY_A } from '../support/deps.js';
+import { freePort } from '../support/ports.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** How to run the proxy's entry point under another runtime, with the binaries of the `bun` and `deno` npm packages. */
+export interface Runtime {
+  readonly name: 'Bun' | 'Deno';
+  readonly binary: string;
+  readonly args: readonly string[];
+  /** Extra environment the runtime itself needs (not proxy settings). */
+  readonly env: Readonly<Record<string, string>>;
+}
+
+/** `bun --no-install --no-env-file src/runtime/bun.ts`: Bun runs the TypeScript source as is. */
+export const BUN: Runtime = {
+  name: 'Bun',
+  binary: `${ROOT}node_modules/bun/bin/bun.exe`,
+  args: ['--no-install', '--no-env-file', 'src/runtime/bun.ts'],
+  env: {},
+};
+
+/**
+ * `deno run` with network and environment access only, npm packages from the existing
+ * node_modules (never downloaded), and sloppy imports so `./x.js` finds the TypeScript source.
+ */
+export const DENO: Runtime = {
+  name: 'Deno',
+  binary: `${ROOT}node_modules/deno/deno`,
+  args: ['run', '--node-modules-dir=manual', '--cached-only', '--sloppy-imports', '--allow-net', '--allow-env', 'src/runtime/deno.ts'],
+  env: { DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' },
+};
+
+/** Fails with what to do when the runtime's binary is missing or does not run (a skipped postinstall, say). */
+export function assertRuntimeInstalled(runtime: Runtime): string {
+  const hint = `run "npm ci" (package.json's allowScripts lets the ${runtime.name.toLowerCase()} package's postinstall put the native binary in place)`;
+  if (!existsSync(runtime.binary)) throw new Error(`${runtime.name} is not installed at ${runtime.binary}: ${hint}`);
+  const probe = spawnSync(runtime.binary, ['--version'], { encoding: 'utf8', timeout: 10_000 });
+  if (probe.status !== 0) {
+    throw new Error(`${runtime.name} at ${runtime.binary} does not run (${probe.error?.message ?? `exit ${probe.status}: ${probe.stderr.trim()}`}): ${hint}`);
+  }
+  return probe.stdout.trim().split('\n')[0]!;
+}
+
+export interface Exit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  /** From the signal to the process's exit. */
+  readonly afterMs: number;
+}
+
+/** The proxy in a child process under another runtime, its output kept for assertions. */
+export class RuntimeProxy {
+  stdout = '';
+  stderr = '';
+  readonly exited: Promise<Omit<Exit, 'afterMs'>>;
+
+  private constructor(
+    readonly runtime: Runtime,
+    private readonly child: ChildProcess,
+    readonly publicUrl: string,
+  ) {
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (this.stdout += chunk));
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (this.stderr += chunk));
+    this.exited = new Promise((resolve) => child.once('close', (code, signal) => resolve({ code, signal })));
+  }
+
+  get mcpUrl(): string {
+    return `${this.publicUrl}/mcp`;
+  }
+
+  /** Log lines (JSON) the proxy wrote to stdout. */
+  get logLines(): Array<Record<string, unknown>> {
+    return this.stdout
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+  }
+
+  /** Starts the proxy with exactly these settings (plus PATH and HOME) and waits until it says it listens. */
+  static async start(runtime: Runtime, settings: Record<string, string>, publicUrl: string): Promise<RuntimeProxy> {
+    const child = spawn(runtime.binary, [...runtime.args], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...runtime.env, ...settings },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const proxy = new RuntimeProxy(runtime, child, publicUrl);
+    const started = performance.now();
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`${runtime.name}: the proxy did not start within 15 s\n${proxy.stderr}${proxy.stdout}`));
+      }, 15_000);
+      const check = () => {
+        if (proxy.stdout.includes('"msg":"mcp-capsule listening"')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      child.stdout!.on('data', check);
+      child.once('error', (error) => {
+        clearTimeout(timer);
+        reject(new Error(`${runtime.name}: cannot start ${runtime.binary}: ${error.message}`));
+      });
+      void proxy.exited.then(({ code, signal }) => {
+        clearTimeout(timer);
+        reject(new Error(`${runtime.name}: the proxy exited while starting (code ${code}, signal ${signal})\n${proxy.stderr}${proxy.stdout}`));
+      });
+    });
+    proxy.startupMs = performance.now() - started;
+    return proxy;
+  }
+
+  startupMs = 0;
+
+  /** Sends a signal and waits for the process to end (killing it after `timeoutMs`). */
+  async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 10_000): Promise<Exit> {
+    const sent = performance.now();
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+    const killer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
+    const exit = await this.exited;
+    clearTimeout(killer);
+    return { ...exit, afterMs: performance.now() - sent };
+  }
+}
+
+/** The upstream and downstream every runtime suite uses: node oidc-provider and the SDK demo MCP server, in the test process. */
+export class Backends {
+  private constructor(
+    readonly idp: EmbeddedIdp,
+    readonly demo: DemoMcpServer,
+    readonly port: number,
+  ) {}
+
+  get publicUrl(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  static async start(): Promise<Backends> {
+    const port = await freePort();
+    const idp = await startEmbeddedIdp({
+      clients: [{ client_id: 'proxy', client_secret: 'proxy-upstream-secret', redirect_uris: [`http://127.0.0.1:${port}/oauth/callback`] }],
+    });
+    const demo = await startDemoMcpServer();
+    return new Backends(idp, demo, port);
+  }
+
+  /** The settings of `mcp-capsule serve`, as environment variables (the same as the Node integration stack's). */
+  settings(overrides: Record<string, string> = {}): Record<string, string> {
+    return {
+      CAPSULE_KEYS: TEST_KEY_A,
+      CAPSULE_PUBLIC_URL: this.publicUrl,
+      PORT: String(this.port),
+      CAPSULE_UPSTREAM_ISSUER: this.idp.issuer,
+      CAPSULE_UPSTREAM_CLIENT_ID: 'proxy',
+      CAPSULE_UPSTREAM_CLIENT_SECRET: 'proxy-upstream-secret',
+      CAPSULE_UPSTREAM_SCOPES: 'openid email profile offline_access',
+      CAPSULE_MCP_URL: this.demo.url,
+      CAPSULE_DOWNSTREAM_TIMEOUT: '2',
+      CAPSULE_REGISTRATION_RATE_LIMIT: '10000',
+      ...overrides,
+    };
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([this.idp.close(), this.demo.close()]);
+  }
+}
