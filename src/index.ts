@@ -11,3 +11,5 @@ export { CapsuleCodec, CapsuleError } from './crypto/capsule.js';
 export { MemoryReplayStore } from './store/replay-store.js';
 export type { ReplayStore } from './store/replay-store.js';
 export { createLogger } from './observability/logger.js';
+export { Metrics } from './observability/metrics.js';
+export { createMetricsApp } from './http/metrics.js';

@@ -1,12 +1,12 @@
 import { Hono, type Context } from 'hono';
 import { downstreamCredential, type DownstreamCredential } from '../downstream/credentials.js';
 import type { TokenSource } from '../downstream/modes/client-credentials.js';
-import { statusSent } from '../http/access-log.js';
+import { requestIdOf, statusSent } from '../http/access-log.js';
 import { apiCors } from '../http/cors.js';
 import type { AppDeps } from '../http/deps.js';
 import { auditUser, type AuditEvent } from '../observability/audit.js';
 import type { Endpoints, RouteEndpoints } from '../oauth/endpoints.js';
-import type { ForwardRequest } from '../proxy/forwarder.js';
+import type { ForwardObserver, ForwardRequest } from '../proxy/forwarder.js';
 import { outboundRequestHeaders } from '../proxy/outbound-headers.js';
 import { inspectMcpRequest } from './inspection/inspect-request.js';
 import { compileToolPolicy } from './inspection/tool-policy.js';
@@ -35,10 +35,19 @@ function mountRoute(app: Hono, deps: AppDeps, endpoint: RouteEndpoints, credenti
   const downstreamRefusedChallenge = credential.signsIn
     ? bearerChallenge({ resourceMetadata: endpoint.protectedResourceMetadata, scope, error: 'invalid_token', description: 'The MCP server refused the credential; refresh the access token.' })
     : undefined;
+  const observer: ForwardObserver = {
+    downstreamError: (kind) => deps.metrics.downstreamErrors.inc({ route: endpoint.path, kind }),
+    streamOpened: () => deps.metrics.openStream(endpoint.path),
+  };
 
   const handler = async (c: Context) => {
     const started = deps.clock();
-    const audit: { -readonly [K in keyof AuditEvent]: AuditEvent[K] } = { event: route.kind === 'mcp' ? 'mcp_request' : 'http_request', route: endpoint.path };
+    const requestId = requestIdOf(c);
+    const audit: { -readonly [K in keyof AuditEvent]: AuditEvent[K] } = {
+      event: route.kind === 'mcp' ? 'mcp_request' : 'http_request',
+      route: endpoint.path,
+      ...(requestId ? { request_id: requestId } : {}),
+    };
     const finish = (response: Response, extra: Partial<AuditEvent> = {}) => {
       deps.audit.record({ ...audit, ...extra, status: statusSent(c, response), latency_ms: deps.clock() - started });
       return response;
@@ -48,7 +57,7 @@ function mountRoute(app: Hono, deps: AppDeps, endpoint: RouteEndpoints, credenti
     if (credential.signsIn) {
       const result = await verifyBearer(c.req.header('authorization'), { capsules: deps.capsules, replay: deps.replay, resource: endpoint.resource });
       if (!result.ok) {
-        deps.logger.info('mcp request unauthorized', { route: endpoint.path, reason: result.reason, detail: result.detail });
+        deps.logger.info('mcp request unauthorized', { route: endpoint.path, reason: result.reason, detail: result.detail, request_id: requestId });
         const invalid = result.reason === 'invalid';
         return finish(
           c.json({ error: 'invalid_token', error_description: invalid ? INVALID_TOKEN : 'Authorization required.' }, 401, {
@@ -62,6 +71,7 @@ function mountRoute(app: Hono, deps: AppDeps, endpoint: RouteEndpoints, credenti
       audit.client = { id: token.cid };
       const decision = endpoint.access.decide(token.identity);
       if (!decision.allowed) {
+        deps.metrics.policyDenials.inc({ stage: 'request' });
         deps.audit.record({ ...audit, event: 'policy_denied', outcome: 'denied', reason: decision.reason });
         return finish(c.json({ error: 'access_denied', error_description: 'Your account is not allowed to use this MCP server.' }, 403), {
           outcome: 'denied',
@@ -72,7 +82,7 @@ function mountRoute(app: Hono, deps: AppDeps, endpoint: RouteEndpoints, credenti
 
     const outcome = await credential.credential({ token, headers: c.req.raw.headers });
     if (!outcome.ok) {
-      deps.logger.warn('downstream credential unavailable', { route: endpoint.path, error: outcome.error, detail: outcome.detail });
+      deps.logger.warn('downstream credential unavailable', { route: endpoint.path, error: outcome.error, detail: outcome.detail, request_id: requestId });
       return finish(
         c.json({ error: outcome.error, error_description: outcome.description }, outcome.status, outcome.challenge ? { 'WWW-Authenticate': outcome.challenge } : {}),
         { outcome: 'denied', reason: outcome.error },
@@ -84,7 +94,7 @@ function mountRoute(app: Hono, deps: AppDeps, endpoint: RouteEndpoints, credenti
       const groups = token?.identity.groups ?? [];
       const inspection = await inspectMcpRequest(c, {
         ...(tools.restrictsAnything ? { isAllowed: (name: string) => tools.isAllowed(name, groups) } : {}),
-        onOversize: (bytes) => deps.logger.warn('tools/list response too large to filter; passed unfiltered', { route: endpoint.path, bytes }),
+        onOversize: (bytes) => deps.logger.warn('tools/list response too large to filter; passed unfiltered', { route: endpoint.path, bytes, request_id: requestId }),
       });
       if (inspection.summary) {
         const requests = inspection.summary.messages.filter((message) => !message.isResponse);
@@ -94,6 +104,7 @@ function mountRoute(app: Hono, deps: AppDeps, endpoint: RouteEndpoints, credenti
       }
       if (inspection.kind === 'answer') {
         if (inspection.reason === 'tool_refused') {
+          deps.metrics.policyDenials.inc({ stage: 'tool' });
           deps.audit.record({ ...audit, event: 'tool_denied', outcome: 'denied', tools: (inspection.refused ?? []).map((call) => call.toolName ?? '') });
         }
         return finish(inspection.response, { outcome: 'denied', reason: inspection.reason });
@@ -107,7 +118,7 @@ function mountRoute(app: Hono, deps: AppDeps, endpoint: RouteEndpoints, credenti
     if (route.kind === 'http') target.pathname = target.pathname.replace(/\/+$/, '') + incoming.pathname.slice(endpoint.path.length);
     target.search = incoming.search;
     const outbound = (credentialHeaders: Readonly<Record<string, string>>) => {
-      const headers = outboundRequestHeaders(c.req.raw.headers, { credential: credentialHeaders });
+      const headers = outboundRequestHeaders(c.req.raw.headers, { credential: credentialHeaders, ...(requestId ? { requestId } : {}) });
       for (const name of outcome.strip ?? []) if (!(name in credentialHeaders)) headers.delete(name);
       return headers;
     };
@@ -116,6 +127,8 @@ function mountRoute(app: Hono, deps: AppDeps, endpoint: RouteEndpoints, credenti
       target,
       headers: outbound(outcome.headers),
       ...inspected,
+      observer,
+      ...(requestId ? { requestId } : {}),
       ...(downstreamRefusedChallenge ? { unauthorizedChallenge: downstreamRefusedChallenge } : {}),
       // A credential the proxy obtained itself may have been revoked: fetch a new one and try once more.
       ...(renew ? { retryOnUnauthorized: async () => {

@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import type { AppDeps } from '../http/deps.js';
+import { requestIdOf } from '../http/access-log.js';
 import { apiCors } from '../http/cors.js';
 import { RateLimiter } from '../http/rate-limit.js';
 import { auditUser } from '../observability/audit.js';
@@ -45,7 +46,7 @@ export function apiRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
   if (endpoints.registration) app.post(PATHS.register, async (c) => {
     const wait = registrations.take(deps.clientAddress?.(c) ?? 'unknown');
     if (wait > 0) {
-      logger.warn('registration rate limit reached', { address: deps.clientAddress?.(c) });
+      logger.warn('registration rate limit reached', { address: deps.clientAddress?.(c), request_id: requestIdOf(c) });
       return c.json(
         { error: 'temporarily_unavailable', error_description: 'Too many registrations from this address; try again later.' },
         429,
@@ -87,7 +88,15 @@ export function apiRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
       replay: deps.replay,
       routeOf: (audience: string) => {
         const route = endpoints.routeForAudience(audience);
-        return route ? { upstream: deps.upstreamFor(route.route), access: route.access } : undefined;
+        if (!route) return undefined;
+        // Only a refresh consults the policy here; its denials are counted as such.
+        const access = route.access;
+        const decide: typeof access.decide = (identity) => {
+          const decision = access.decide(identity);
+          if (!decision.allowed) deps.metrics.policyDenials.inc({ stage: 'refresh' });
+          return decision;
+        };
+        return { upstream: deps.upstreamFor(route.route), access: { restricted: access.restricted, decide } };
       },
       logger,
     };
@@ -95,12 +104,14 @@ export function apiRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
       grantType === 'authorization_code'
         ? await authorizationCodeGrant(client, params, grantContext)
         : await refreshTokenGrant(client, params, grantContext);
+    deps.metrics.tokensIssued.inc({ grant_type: grantType });
     deps.audit.record({
       event: grantType === 'authorization_code' ? 'token_issued' : 'token_refreshed',
       user: auditUser(result.identity),
       client: { id: client.cid, ...(client.registration.client_name ? { name: client.registration.client_name } : {}) },
       route: endpoints.routeForAudience(result.resource)?.path ?? result.resource,
       outcome: 'allowed',
+      request_id: requestIdOf(c),
     });
     return c.json(result.response, 200, NO_STORE);
   });
@@ -122,6 +133,7 @@ export function apiRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
         client: { id: client.cid, ...(client.registration.client_name ? { name: client.registration.client_name } : {}) },
         route: endpoints.routeForAudience(token.aud)?.path ?? token.aud,
         outcome: 'allowed',
+        request_id: requestIdOf(c),
       });
       const route = endpoints.routeForAudience(token.aud);
       if (route) await forwardRevocation(deps.upstreamFor(route.route), result.revoked, logger);
@@ -137,9 +149,13 @@ export function apiRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
 
   app.onError((error, c) => {
     const oauthError = error instanceof OAuthError ? error : serverError(error instanceof Error ? error.message : String(error));
-    if (oauthError.status >= 500) logger.error('token endpoint failure', { error: oauthError.error, detail: oauthError.detail ?? oauthError.message });
-    else logger.info('oauth request refused', { path: c.req.path, error: oauthError.error, detail: oauthError.detail });
-    if (c.req.path === PATHS.token) deps.audit.record({ event: 'token_refused', status: oauthError.status, outcome: 'denied', reason: oauthError.error });
+    const requestId = requestIdOf(c);
+    if (oauthError.status >= 500) logger.error('token endpoint failure', { error: oauthError.error, detail: oauthError.detail ?? oauthError.message, request_id: requestId });
+    else logger.info('oauth request refused', { path: c.req.path, error: oauthError.error, detail: oauthError.detail, request_id: requestId });
+    if (c.req.path === PATHS.token) {
+      deps.metrics.tokenErrors.inc({ error: oauthError.error });
+      deps.audit.record({ event: 'token_refused', status: oauthError.status, outcome: 'denied', reason: oauthError.error, request_id: requestId });
+    }
     const headers: Record<string, string> = { ...NO_STORE };
     if (oauthError.challenge) headers['WWW-Authenticate'] = oauthError.challenge;
     return c.json(oauthError.toJSON(), oauthError.status as 400, headers);

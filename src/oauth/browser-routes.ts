@@ -6,6 +6,7 @@ import { looksLikeClientIdUrl } from './cimd/client-id-url.js';
 import type { AuthorizationRequest } from '../crypto/capsule-schemas.js';
 import { randomToken, shortDigest } from '../crypto/encoding.js';
 import type { AppDeps } from '../http/deps.js';
+import { requestIdOf } from '../http/access-log.js';
 import { replayKeys } from '../store/replay-keys.js';
 import { UpstreamError } from '../upstream/upstream-client.js';
 import { pendingAuthorization, validateAuthorizationRequest } from './authorize.js';
@@ -14,6 +15,7 @@ import { hasApproval, withApproval } from './consent.js';
 import { COOKIE, readCookie, writeCookie } from './cookies.js';
 import { PATHS, type Endpoints } from './endpoints.js';
 import { auditUser } from '../observability/audit.js';
+import type { LoginResult } from '../observability/metrics.js';
 import { OAuthError } from './errors.js';
 import { consentPage, errorPage, PAGE_SECURITY_HEADERS } from './pages.js';
 import { readFormParams } from './params.js';
@@ -32,6 +34,12 @@ function loopbackAliasOfIssuer(host: string | undefined, issuer: string): boolea
     return false;
   }
   return actual.host !== expected.host && isLoopbackHost(actual.hostname) && actual.port === expected.port;
+}
+
+/** How a failed sign-in callback is counted: refused by someone, failed, or not a valid callback at all. */
+function loginFailure(error: unknown): LoginResult {
+  if (error instanceof RedirectToClient) return error.error === 'access_denied' ? 'denied' : 'error';
+  return error instanceof ErrorPage && error.status < 500 ? 'rejected' : 'error';
 }
 
 /**
@@ -148,7 +156,7 @@ export function browserRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
     const decision = params.optional('decision');
     if (decision !== 'approve') {
       logger.info('consent denied', { cid: request.cid });
-      deps.audit.record({ event: 'consent', client: { id: request.cid, ...(request.client_name ? { name: request.client_name } : {}) }, outcome: 'denied' });
+      deps.audit.record({ event: 'consent', client: { id: request.cid, ...(request.client_name ? { name: request.client_name } : {}) }, outcome: 'denied', request_id: requestIdOf(c) });
       throw new RedirectToClient(request.redirect_uri, request.state, 'access_denied', 'The user denied the request.');
     }
     const consent = await openOrUndefined('consent', readCookie(c, COOKIE.consent, secure));
@@ -156,7 +164,7 @@ export function browserRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
     const updated = withApproval(consent, request.consent_key, now, config.ttl.consent);
     writeCookie(c, COOKIE.consent, await capsules.seal('consent', updated), config.ttl.consent, secure);
     logger.info('consent approved', { cid: request.cid });
-    deps.audit.record({ event: 'consent', client: { id: request.cid, ...(request.client_name ? { name: request.client_name } : {}) }, outcome: 'allowed' });
+    deps.audit.record({ event: 'consent', client: { id: request.cid, ...(request.client_name ? { name: request.client_name } : {}) }, outcome: 'allowed', request_id: requestIdOf(c) });
     return redirectUpstream(c, request, 303);
   });
 
@@ -194,7 +202,8 @@ export function browserRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
     const routeEndpoint = endpoints.routeForAudience(request.resource)!;
     const decision = routeEndpoint.access.decide(login.identity);
     if (!decision.allowed) {
-      deps.audit.record({ event: 'login_denied', user: auditUser(login.identity), client: { id: request.cid, ...(request.client_name ? { name: request.client_name } : {}) }, route: routeEndpoint.path, outcome: 'denied', reason: decision.reason });
+      deps.metrics.policyDenials.inc({ stage: 'sign-in' });
+      deps.audit.record({ event: 'login_denied', user: auditUser(login.identity), client: { id: request.cid, ...(request.client_name ? { name: request.client_name } : {}) }, route: routeEndpoint.path, outcome: 'denied', reason: decision.reason, request_id: requestIdOf(c) });
       throw new RedirectToClient(request.redirect_uri, request.state, 'access_denied', 'Your account is not allowed to use this MCP server.', decision.reason);
     }
     const code = await capsules.seal('code', {
@@ -210,13 +219,16 @@ export function browserRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
       exp: capsules.nowSeconds() + config.ttl.authorizationCode,
     });
     logger.info('login completed', { sub: login.identity.sub, cid: request.cid });
-    deps.audit.record({ event: 'login', user: auditUser(login.identity), client: { id: request.cid, ...(request.client_name ? { name: request.client_name } : {}) }, route: routeEndpoint.path, outcome: 'allowed' });
+    deps.metrics.logins.inc({ result: 'success' });
+    deps.audit.record({ event: 'login', user: auditUser(login.identity), client: { id: request.cid, ...(request.client_name ? { name: request.client_name } : {}) }, route: routeEndpoint.path, outcome: 'allowed', request_id: requestIdOf(c) });
     return c.redirect(authorizationResponseUrl(request.redirect_uri, endpoints.issuer, { code, state: request.state }), 302);
   });
 
   app.onError((error, c) => {
+    const requestId = requestIdOf(c);
+    if (c.req.path === PATHS.callback) deps.metrics.logins.inc({ result: loginFailure(error) });
     if (error instanceof RedirectToClient) {
-      logger.info('authorization error returned to client', { error: error.error, detail: error.detail });
+      logger.info('authorization error returned to client', { error: error.error, detail: error.detail, request_id: requestId });
       const target = authorizationResponseUrl(error.redirectUri, endpoints.issuer, {
         error: error.error,
         error_description: error.description,
@@ -225,13 +237,13 @@ export function browserRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
       return c.redirect(target, c.req.method === 'POST' ? 303 : 302);
     }
     if (error instanceof ErrorPage) {
-      logger.info('authorization request refused', { title: error.title, detail: error.detail });
+      logger.info('authorization request refused', { title: error.title, detail: error.detail, request_id: requestId });
       return c.body(errorPage(error.title, error.userMessage), error.status as 400, PAGE_SECURITY_HEADERS);
     }
     if (error instanceof OAuthError) {
       return c.body(errorPage('Invalid request', error.description), 400, PAGE_SECURITY_HEADERS);
     }
-    logger.error('unexpected error in the authorization flow', { error });
+    logger.error('unexpected error in the authorization flow', { error, request_id: requestId });
     return c.body(errorPage('Something went wrong', 'The sign-in could not be completed. Try again.'), 500, PAGE_SECURITY_HEADERS);
   });
 

@@ -30,6 +30,8 @@ export interface AuditEvent {
   readonly latency_ms?: number;
   readonly outcome?: 'allowed' | 'denied' | 'error';
   readonly reason?: string;
+  /** The id of the HTTP request that caused the event, as on its access log line and X-Request-Id. */
+  readonly request_id?: string;
 }
 
 export interface AuditLog {

@@ -191,21 +191,26 @@ function asBodyInit(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
  */
 function observeErrors(body: ReadableStream<Uint8Array>, onError: (error: unknown) => void, onEnd?: () => void): ReadableStream<Uint8Array> {
   const reader = body.getReader();
+  // A cancel while a read is pending settles that read: the stream is gone, nothing to report.
+  let cancelled = false;
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
         const { done, value } = await reader.read();
+        if (cancelled) return;
         if (done) {
           onEnd?.();
           controller.close();
         } else controller.enqueue(value);
       } catch (error) {
+        if (cancelled) return;
         onEnd?.();
         onError(error);
         controller.error(error);
       }
     },
     cancel(reason) {
+      cancelled = true;
       onEnd?.();
       return reader.cancel(reason);
     },

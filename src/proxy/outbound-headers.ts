@@ -58,6 +58,8 @@ const RESPONSE_DROP: ReadonlySet<string> = new Set<string>([...HOP_BY_HOP, 'set-
 export interface OutboundHeaderOptions {
   /** The route's downstream credential, e.g. `{ authorization: 'Bearer …' }`; set after stripping. */
   readonly credential: Readonly<Record<string, string>>;
+  /** The proxy's id of this request, sent as X-Request-Id in place of whatever the client sent. */
+  readonly requestId?: string;
 }
 
 /** The names listed in a `Connection` header, lowercased: per RFC 9110 they are hop-by-hop too. */
@@ -80,6 +82,7 @@ export function outboundRequestHeaders(incoming: Headers, options: OutboundHeade
     if (REQUEST_DROP.has(name) || named?.has(name)) return;
     outbound.append(name, value);
   });
+  if (options.requestId !== undefined) outbound.set('x-request-id', options.requestId);
   for (const [name, value] of Object.entries(options.credential)) outbound.set(name, value);
   return outbound;
 }

@@ -5,6 +5,7 @@ import type { Config } from '../config/schema.js';
 import type { Clock } from '../crypto/capsule.js';
 import type { AuditLog } from '../observability/audit.js';
 import { createApp } from '../http/app.js';
+import { createMetricsApp } from '../http/metrics.js';
 import { endpointsFor } from '../oauth/endpoints.js';
 import type { Logger } from '../observability/logger.js';
 import { createForwarder } from '../proxy/index.js';
@@ -15,6 +16,8 @@ import { nodeClientAddress } from './node-client-address.js';
 export interface RunningProxy {
   /** Where the server actually listens (the port resolved when 0 was asked for). */
   readonly listenUrl: string;
+  /** Where /metrics is served when it has its own port (`metrics.port`). */
+  readonly metricsUrl?: string;
   close(graceMs?: number): Promise<void>;
 }
 
@@ -31,12 +34,21 @@ export async function startNodeProxy(config: Config, logger: Logger, options: { 
   });
   const app = createApp(deps);
 
-  const server = await new Promise<Server>((resolve, reject) => {
-    const created = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, () => resolve(created as Server));
-    created.once('error', reject);
-  });
+  const server = await listen(app.fetch, config.host, config.port);
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  // metrics.port: /metrics on a listener of its own (same host), and not on the main one.
+  let metricsServer: Server | undefined;
+  if (config.metrics.enabled && config.metrics.port !== undefined) {
+    try {
+      metricsServer = await listen(createMetricsApp(deps.metrics).fetch, config.host, config.metrics.port);
+    } catch (error) {
+      server.close();
+      await deps.close();
+      throw error;
+    }
+  }
+  const metricsUrl = metricsServer ? `http://${host}:${(metricsServer.address() as AddressInfo).port}/metrics` : undefined;
 
   // Discovery may finish after listening; a failure is retried on the first login.
   for (const upstream of deps.upstreamClients) {
@@ -52,10 +64,12 @@ export async function startNodeProxy(config: Config, logger: Logger, options: { 
     issuer: endpoints.issuer,
     mcp_urls: endpoints.routes.map((route) => route.resource),
     upstream_redirect_uri: endpoints.callback,
+    ...(metricsUrl ? { metrics_url: metricsUrl } : {}),
   });
 
   return {
     listenUrl: `http://${host}:${address.port}`,
+    ...(metricsUrl ? { metricsUrl } : {}),
     async close(graceMs = config.shutdownGrace * 1000) {
       // Stop accepting; end idle connections and event streams now; let requests in flight finish until the deadline.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -64,10 +78,21 @@ export async function startNodeProxy(config: Config, logger: Logger, options: { 
       server.closeIdleConnections();
       const deadline = setTimeout(() => server.closeAllConnections(), graceMs);
       deadline.unref();
-      await Promise.all([closed, deps.close()]);
+      // Scrapes are short: the metrics listener just stops, cutting its keep-alive connections.
+      const metricsClosed = metricsServer ? new Promise<void>((resolve) => metricsServer.close(() => resolve())) : undefined;
+      metricsServer?.closeAllConnections();
+      await Promise.all([closed, deps.close(), metricsClosed]);
       await auditLog.close();
       clearInterval(sweeper);
       clearTimeout(deadline);
     },
   };
+}
+
+/** A node:http server for a fetch handler, once it listens. */
+function listen(fetch: (request: Request) => Response | Promise<Response>, hostname: string, port: number): Promise<Server> {
+  return new Promise<Server>((resolve, reject) => {
+    const created = serve({ fetch, hostname, port }, () => resolve(created as Server));
+    created.once('error', reject);
+  });
 }

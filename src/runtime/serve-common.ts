@@ -32,7 +32,13 @@ export function clientAddressFrom(hops: number, peer: (c: Context) => string | u
 }
 
 /** Logs where the proxy listens, and the identity providers' discovery as it finishes (a failure is retried on the first login). */
-export function announceListening(logger: Logger, config: Config, listenUrl: string, upstreamClients: readonly UpstreamClient[]): void {
+export function announceListening(
+  logger: Logger,
+  config: Config,
+  listenUrl: string,
+  upstreamClients: readonly UpstreamClient[],
+  extra: { metricsUrl?: string | undefined } = {},
+): void {
   for (const upstream of upstreamClients) {
     upstream.ready().then(
       () => logger.info('upstream provider ready'),
@@ -45,7 +51,77 @@ export function announceListening(logger: Logger, config: Config, listenUrl: str
     issuer: endpoints.issuer,
     mcp_urls: endpoints.routes.map((route) => route.resource),
     upstream_redirect_uri: endpoints.callback,
+    ...(extra.metricsUrl ? { metrics_url: extra.metricsUrl } : {}),
   });
+}
+
+/**
+ * Wraps a fetch handler so shutdown can end the open GET event streams at once, as the Node
+ * server does: a standalone SSE listener has no request in flight and would otherwise hold
+ * the server until the grace period runs out. Calls in flight (POST streams) are left to finish.
+ */
+export function endableEventStreams<E>(handler: (request: Request, env: E) => Response | Promise<Response>): {
+  fetch(request: Request, env: E): Promise<Response>;
+  /** Ends every open GET event stream cleanly, and any opened from now on. */
+  endAll(): void;
+} {
+  const open = new Set<() => void>();
+  let ending = false;
+  return {
+    async fetch(request, env) {
+      const response = await handler(request, env);
+      if (request.method !== 'GET' || response.body === null || !/^text\/event-stream\b/i.test(response.headers.get('content-type') ?? '')) {
+        return response;
+      }
+      const reader = response.body.getReader();
+      let done = false;
+      let end = () => {};
+      const settle = () => {
+        done = true;
+        open.delete(end);
+      };
+      const body = new ReadableStream<Uint8Array>(
+        {
+          start(controller) {
+            end = () => {
+              if (done) return;
+              settle();
+              controller.close();
+              reader.cancel().catch(() => {});
+            };
+            if (ending) end();
+            else open.add(end);
+          },
+          async pull(controller) {
+            let chunk: ReadableStreamReadResult<Uint8Array>;
+            try {
+              chunk = await reader.read();
+            } catch (error) {
+              if (done) return;
+              settle();
+              controller.error(error);
+              return;
+            }
+            if (done) return;
+            if (chunk.done) {
+              settle();
+              controller.close();
+            } else controller.enqueue(chunk.value);
+          },
+          cancel(reason) {
+            settle();
+            return reader.cancel(reason);
+          },
+        },
+        { highWaterMark: 0 },
+      );
+      return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+    },
+    endAll() {
+      ending = true;
+      for (const end of [...open]) end();
+    },
+  };
 }
 
 const DEMO_TRIGGERS = ['CAPSULE_UPSTREAM_ISSUER', 'CAPSULE_UPSTREAM_AUTHORIZATION_URL', 'CAPSULE_MCP_URL'] as const;

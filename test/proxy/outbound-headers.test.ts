@@ -79,6 +79,12 @@ describe('outboundRequestHeaders', () => {
     outboundRequestHeaders(original, { credential: { authorization: 'Bearer x' } });
     expect(original.get('authorization')).toBe('Bearer client-capsule');
   });
+
+  it('sends the proxy’s request id in place of the one the client sent', () => {
+    const sent = new Headers({ 'X-Request-Id': 'bad id from the client', 'X-Custom': 'kept' });
+    expect(outboundRequestHeaders(sent, { credential: {}, requestId: 'proxy-id-1' }).get('x-request-id')).toBe('proxy-id-1');
+    expect(outboundRequestHeaders(sent, { credential: {} }).get('x-request-id')).toBe('bad id from the client');
+  });
 });
 
 describe('response header filters', () => {

@@ -1,5 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { startDemoMcpServer, type DemoMcpServer } from '../../src/dev/demo-mcp-server.js';
 import { startEmbeddedIdp, type EmbeddedIdp } from '../../src/dev/embedded-idp.js';
@@ -15,6 +17,8 @@ export interface Runtime {
   readonly args: readonly string[];
   /** Extra environment the runtime itself needs (not proxy settings). */
   readonly env: Readonly<Record<string, string>>;
+  /** Whether URL client_ids (client ID metadata documents) work: off on Bun, whose built-in undici cannot pin the fetch. */
+  readonly metadataDocuments: boolean;
 }
 
 /** `bun --no-install --no-env-file src/runtime/bun.ts`: Bun runs the TypeScript source as is. */
@@ -23,17 +27,30 @@ export const BUN: Runtime = {
   binary: `${ROOT}node_modules/bun/bin/bun.exe`,
   args: ['--no-install', '--no-env-file', 'src/runtime/bun.ts'],
   env: {},
+  metadataDocuments: false,
 };
 
 /**
  * `deno run` with network and environment access only, npm packages from the existing
- * node_modules (never downloaded), and sloppy imports so `./x.js` finds the TypeScript source.
+ * node_modules (never downloaded), sloppy imports so `./x.js` finds the TypeScript source,
+ * and request.signal aborting only when the client leaves (as on Node and Bun; Deno's legacy
+ * behaviour also aborts it after every successful response, and warns about it on stderr).
  */
 export const DENO: Runtime = {
   name: 'Deno',
   binary: `${ROOT}node_modules/deno/deno`,
-  args: ['run', '--node-modules-dir=manual', '--cached-only', '--sloppy-imports', '--allow-net', '--allow-env', 'src/runtime/deno.ts'],
+  args: [
+    'run',
+    '--node-modules-dir=manual',
+    '--cached-only',
+    '--sloppy-imports',
+    '--unstable-no-legacy-abort',
+    '--allow-net',
+    '--allow-env',
+    'src/runtime/deno.ts',
+  ],
   env: { DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' },
+  metadataDocuments: true,
 };
 
 /** Fails with what to do when the runtime's binary is missing or does not run (a skipped postinstall, say). */
@@ -170,4 +187,23 @@ export class Backends {
   async close(): Promise<void> {
     await Promise.allSettled([this.idp.close(), this.demo.close()]);
   }
+}
+
+/** Client ID metadata documents on loopback (the proxy runs with CAPSULE_CIMD_ALLOW_PRIVATE_NETWORK). */
+export async function serveDocuments(): Promise<{ base: string; bodies: Map<string, unknown>; served: string[]; close(): Promise<void> }> {
+  const bodies = new Map<string, unknown>();
+  const served: string[] = [];
+  const server = createServer((req, res) => {
+    served.push(req.url ?? '');
+    const body = bodies.get(req.url ?? '');
+    if (body === undefined) return void res.writeHead(404).end();
+    res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=300' }).end(JSON.stringify(body));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    bodies,
+    served,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }

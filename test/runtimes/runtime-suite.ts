@@ -1,15 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectWithOAuth, TestOAuthProvider, textOf } from '../support/mcp-client.js';
-import { mcpPost, redeemCode, register, signIn, tokenRequest } from '../support/oauth-flow.js';
+import { Browser } from '../support/browser.js';
+import { authorizeUrl, mcpPost, redeemCode, register, signIn, tokenRequest } from '../support/oauth-flow.js';
 import { freePort } from '../support/ports.js';
-import { assertRuntimeInstalled, Backends, RuntimeProxy, type Runtime } from './runtime-proxy.js';
+import { assertRuntimeInstalled, Backends, RuntimeProxy, serveDocuments, type Runtime } from './runtime-proxy.js';
 
 /**
  * The integration suite's core, with the proxy in a child process under another runtime
  * (its thin entry point, configured by environment variables like `mcp-capsule serve`),
  * node oidc-provider upstream and the SDK demo MCP server downstream in the test process:
  * the SDK client's whole OAuth flow and tool calls (JSON and SSE), refresh with rotation,
- * revocation and bad tokens, the peer address for rate limits, and graceful shutdown.
+ * revocation and bad tokens, graceful shutdown, and in a second instance the peer address for
+ * rate limits, a separate metrics port and client ID metadata documents.
  */
 export function runtimeSuite(runtime: Runtime): void {
   describe(`the proxy under ${runtime.name}`, () => {
@@ -73,22 +75,34 @@ export function runtimeSuite(runtime: Runtime): void {
       await client.close();
     });
 
-    it('refreshes with rotation, and refuses a refresh token used twice', async () => {
+    it('refreshes with rotation, and ends the grant when its refresh token is revoked', async () => {
+      type Tokens = { access_token: string; refresh_token: string };
       const client = await register(backends.publicUrl);
       const callback = await signIn(backends.publicUrl, client, { login: 'carol' });
-      const first = (await redeemCode(backends.publicUrl, client, callback.searchParams.get('code')!)).body as { access_token: string; refresh_token: string };
+      const first = (await redeemCode(backends.publicUrl, client, callback.searchParams.get('code')!)).body as Tokens;
       const refresh = (refreshToken: string) =>
         tokenRequest(backends.publicUrl, { grant_type: 'refresh_token', refresh_token: refreshToken, client_id: client.client_id });
 
       const renewed = await refresh(first.refresh_token);
       expect(renewed.status).toBe(200);
-      const second = renewed.body as { access_token: string; refresh_token: string };
+      const second = renewed.body as Tokens;
       expect(second.access_token).not.toBe(first.access_token);
       expect(second.refresh_token).not.toBe(first.refresh_token);
       expect((await mcpPost(proxy.mcpUrl, second.access_token)).status).toBe(200);
-      // The rotated-out refresh token is spent (the replay set is this process's memory).
-      expect((await refresh(first.refresh_token)).body.error).toBe('invalid_grant');
-      for (const token of [first.access_token, first.refresh_token, second.access_token, second.refresh_token]) secrets.add(token);
+      const third = (await refresh(second.refresh_token)).body as Tokens;
+      expect(third.refresh_token).toBeDefined();
+      expect(third.refresh_token).not.toBe(second.refresh_token);
+
+      // Revocation lands in the replay set (this process's memory): the grant and its access tokens end.
+      const revoked = await fetch(`${backends.publicUrl}/revoke`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ token: third.refresh_token, token_type_hint: 'refresh_token', client_id: client.client_id }).toString(),
+      });
+      expect(revoked.status).toBe(200);
+      expect((await refresh(third.refresh_token)).body.error).toBe('invalid_grant');
+      expect((await mcpPost(proxy.mcpUrl, third.access_token)).status).toBe(401);
+      for (const tokens of [first, second, third]) secrets.add(tokens.access_token).add(tokens.refresh_token);
     });
 
     it('answers 401 with a WWW-Authenticate challenge for a revoked or invalid token', async () => {
@@ -132,17 +146,32 @@ export function runtimeSuite(runtime: Runtime): void {
       expect(exit, proxy.stderr).toMatchObject({ code: 0, signal: null });
       // Well within the default 5 s grace: nothing waited for the idle stream.
       expect(exit.afterMs).toBeLessThan(3_000);
-      expect(proxy.logLines.at(-1)).toMatchObject({ msg: 'shutting down', signal: 'SIGTERM' });
+      expect(proxy.logLines.at(-1), proxy.stdout.slice(-1000)).toMatchObject({ msg: 'shutting down', signal: 'SIGTERM' });
       expect(proxy.stderr).toBe('');
       console.info(`${runtime.name}: exited ${exit.afterMs.toFixed(0)} ms after SIGTERM`);
     });
 
-    it('rate-limits registrations by the peer address, or by X-Forwarded-For behind trusted proxies', async () => {
-      const port = await freePort();
+    it('in another instance: rate limits by peer address or X-Forwarded-For, /metrics on its own port, client ID metadata documents', async () => {
+      const [port, metricsPort] = [await freePort(), await freePort()];
       const publicUrl = `http://127.0.0.1:${port}`;
-      const limited = await RuntimeProxy.start(
+      const documents = await serveDocuments();
+      const document = `${documents.base}/client.json`;
+      documents.bodies.set('/client.json', {
+        client_id: document,
+        client_name: 'Client named by its document',
+        redirect_uris: ['http://127.0.0.1:1/callback'],
+        grant_types: ['authorization_code', 'refresh_token'],
+      });
+      const instance = await RuntimeProxy.start(
         runtime,
-        backends.settings({ PORT: String(port), CAPSULE_PUBLIC_URL: publicUrl, CAPSULE_REGISTRATION_RATE_LIMIT: '1', CAPSULE_TRUST_PROXY_HOPS: '1' }),
+        backends.settings({
+          PORT: String(port),
+          CAPSULE_PUBLIC_URL: publicUrl,
+          CAPSULE_REGISTRATION_RATE_LIMIT: '1',
+          CAPSULE_TRUST_PROXY_HOPS: '1',
+          CAPSULE_METRICS_PORT: String(metricsPort),
+          CAPSULE_CIMD_ALLOW_PRIVATE_NETWORK: 'true',
+        }),
         publicUrl,
       );
       try {
@@ -158,11 +187,37 @@ export function runtimeSuite(runtime: Runtime): void {
         // Without the header, the socket's address counts.
         expect((await registerFrom()).status).toBe(201);
         expect((await registerFrom()).status).toBe(429);
-        const addresses = limited.logLines.filter((line) => line.msg === 'registration rate limit reached').map((line) => line.address);
+        const addresses = instance.logLines.filter((line) => line.msg === 'registration rate limit reached').map((line) => line.address);
         expect(addresses).toEqual(['198.51.100.1', expect.stringMatching(/^(::ffff:)?127\.0\.0\.1$/)]);
+
+        // metrics.port: scraped there, not on the main listener.
+        expect(instance.logLines.find((line) => line.msg === 'mcp-capsule listening')?.metrics_url).toBe(`http://127.0.0.1:${metricsPort}/metrics`);
+        const scrape = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+        expect(scrape.status).toBe(200);
+        expect(await scrape.text()).toContain('# TYPE');
+        expect((await fetch(`${publicUrl}/metrics`)).status).toBe(404);
+
+        const metadata = (await (await fetch(`${publicUrl}/.well-known/oauth-authorization-server`)).json()) as Record<string, unknown>;
+        const page = await new Browser().get(
+          await authorizeUrl(publicUrl, { client_id: document, token_endpoint_auth_method: 'none', redirect_uris: ['http://127.0.0.1:1/callback'] }),
+        );
+        if (runtime.metadataDocuments) {
+          expect(metadata.client_id_metadata_document_supported).toBe(true);
+          expect(page.status).toBe(200);
+          expect(page.body).toContain('Client named by its document');
+          expect(documents.served).toEqual(['/client.json']);
+        } else {
+          // Off, and said so: the document is never fetched.
+          expect(metadata.client_id_metadata_document_supported).toBeUndefined();
+          expect(page.status).toBe(400);
+          expect(documents.served).toEqual([]);
+          expect(instance.logLines.some((line) => line.level === 'warn' && /client ID metadata documents are off on Bun/.test(String(line.msg)))).toBe(true);
+        }
       } finally {
-        const exit = await limited.stop('SIGINT');
-        expect(exit, limited.stderr).toMatchObject({ code: 0, signal: null });
+        await documents.close();
+        const exit = await instance.stop('SIGINT');
+        expect(exit, instance.stderr).toMatchObject({ code: 0, signal: null });
+        expect(instance.stderr).toBe('');
       }
     });
 

@@ -1,0 +1,143 @@
+import { randomUUID } from 'node:crypto';
+import { Hono, type Context } from 'hono';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FetchForwarder } from '../../src/proxy/fetch-forwarder.js';
+import type { ForwardObserver, Forwarder } from '../../src/proxy/forwarder.js';
+import { outboundRequestHeaders } from '../../src/proxy/outbound-headers.js';
+import { UndiciForwarder } from '../../src/proxy/undici-forwarder.js';
+import { drain, readUntil, recordingLogger, refusingOrigin, serveApp, startDownstream, within, type Downstream } from './harness.js';
+
+const BOUND_MS = 5000;
+
+/** What the forwarders reported for the requests of one test. */
+class Observed implements ForwardObserver {
+  readonly errors: string[] = [];
+  opened = 0;
+  closed = 0;
+  downstreamError(kind: string) {
+    this.errors.push(kind);
+  }
+  streamOpened() {
+    this.opened++;
+    return () => {
+      this.closed++;
+    };
+  }
+}
+
+async function until(check: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + BOUND_MS;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+let downstream: Downstream;
+let refused: string;
+const logger = recordingLogger();
+const observers = new Map<string, Observed>();
+const origins = new Map<string, string>();
+const cleanups: Array<() => Promise<void>> = [];
+
+/** Forwards /x/<path>?obs=<id> to the downstream (or /refused/… nowhere), reporting to observer <id>. */
+function observedApp(forwarder: Forwarder): Hono {
+  const app = new Hono();
+  app.all('/:where/*', (c: Context) => {
+    const url = new URL(c.req.url);
+    const where = c.req.param('where') ?? '';
+    const origin = where === 'refused' ? refused : downstream.origin;
+    const target = new URL(`${url.pathname.slice(where.length + 1)}${url.search}`, origin);
+    const observer = observers.get(url.searchParams.get('obs') ?? '');
+    return forwarder.forward(c, {
+      target,
+      headers: outboundRequestHeaders(c.req.raw.headers, { credential: {}, requestId: 'observed-1' }),
+      requestId: 'observed-1',
+      ...(observer ? { observer } : {}),
+    });
+  });
+  return app;
+}
+
+beforeAll(async () => {
+  downstream = await startDownstream();
+  refused = await refusingOrigin();
+  const undici = new UndiciForwarder({ headersTimeoutMs: 400, logger, closeGraceMs: 100 });
+  const web = new FetchForwarder({ headersTimeoutMs: 400, logger });
+  const servedUndici = await serveApp(observedApp(undici));
+  const servedWeb = await serveApp(observedApp(web));
+  origins.set('undici', servedUndici.origin);
+  origins.set('fetch', servedWeb.origin);
+  cleanups.push(servedUndici.close, servedWeb.close, () => undici.close(), () => web.close());
+});
+
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+  await downstream.close();
+});
+
+describe.each(['undici', 'fetch'])('what the %s forwarder reports', (kind) => {
+  const observe = () => {
+    const id = randomUUID();
+    const observed = new Observed();
+    observers.set(id, observed);
+    return { id, observed };
+  };
+  const send = (path: string, init?: RequestInit) => fetch(`${origins.get(kind)}${path}`, init);
+
+  it('an event stream is open until the downstream ends it', async () => {
+    const { id, observed } = observe();
+    const response = await within(send(`/x/sse?id=${id}&obs=${id}`), BOUND_MS, 'SSE headers');
+    const reader = response.body!.getReader();
+    await readUntil(reader, 'first');
+    expect(observed.opened).toBe(1);
+    expect(observed.closed).toBe(0);
+    downstream.gate(id).release();
+    expect(await within(drain(reader), BOUND_MS, 'stream end')).toContain('second');
+    await until(() => observed.closed === 1, 'the stream to close');
+    expect(observed.errors).toEqual([]);
+  });
+
+  it('an event stream closes when the client leaves', async () => {
+    const { id, observed } = observe();
+    const client = new AbortController();
+    const response = await within(send(`/x/sse?id=${id}&obs=${id}`, { signal: client.signal }), BOUND_MS, 'SSE headers');
+    await readUntil(response.body!.getReader(), 'first');
+    expect(observed.opened).toBe(1);
+    client.abort();
+    await until(() => observed.closed === 1, 'the stream to close');
+    await within(downstream.gate(id).closed, BOUND_MS, 'the downstream to see the client leave');
+    // A client that leaves is not a downstream error.
+    expect(observed.errors).toEqual([]);
+  });
+
+  it('an event stream cut by the downstream closes and counts as interrupted', async () => {
+    const { id, observed } = observe();
+    const response = await within(send(`/x/reset?id=${id}&obs=${id}`), BOUND_MS, 'SSE headers');
+    const reader = response.body!.getReader();
+    await readUntil(reader, 'partial');
+    downstream.gate(id).release();
+    await drain(reader).catch(() => undefined);
+    await until(() => observed.closed === 1, 'the stream to close');
+    expect(observed.opened).toBe(1);
+    expect(observed.errors).toEqual(['interrupted']);
+  });
+
+  it('JSON responses are not streams', async () => {
+    const { id, observed } = observe();
+    const response = await send(`/x/echo?obs=${id}`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+    expect(response.status).toBe(200);
+    await response.text();
+    expect(observed.opened).toBe(0);
+    expect(observed.errors).toEqual([]);
+  });
+
+  it('classifies failures before the response: refused connection, timeout', async () => {
+    const { id, observed } = observe();
+    expect((await send(`/refused/mcp?obs=${id}`)).status).toBe(502);
+    expect((await send(`/x/hang?id=${id}&obs=${id}`)).status).toBe(504);
+    expect(observed.errors).toEqual(['connect_refused', 'timeout']);
+    const failure = logger.entries.find((entry) => entry.message === 'downstream request failed');
+    expect(failure?.fields.request_id).toBe('observed-1');
+  });
+});
