@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { issuedBeforeRequestSchema, revokeEverythingIssuedBefore } from '../admin/revoke-issued-before.js';
 import { shortDigest, timingSafeEqualStrings } from '../crypto/encoding.js';
+import { requestIdOf } from './access-log.js';
 import type { AppDeps } from './deps.js';
 
 const NO_STORE = { 'Cache-Control': 'no-store' } as const;
@@ -38,6 +39,7 @@ export function adminRoutes(deps: AppDeps, token: string): Hono {
     });
     deps.audit.record({
       event: 'revoked_issued_before',
+      request_id: requestIdOf(c),
       ...(parsed.data.user !== undefined ? { user: { sub: parsed.data.user } } : {}),
       // A client_id may be a long sealed registration; the audit log names clients by digest.
       ...(parsed.data.client !== undefined ? { client: { id: parsed.data.client.length <= 64 ? parsed.data.client : await shortDigest(parsed.data.client) } } : {}),

@@ -26,6 +26,9 @@ export class MemoryReplayStore implements ReplayStore {
       max: options.max ?? 1_000_000,
       ttlAutopurge: false,
       perf: { now: clock },
+      // lru-cache would otherwise reuse a reading of the clock until a 1 ms timer fires: an injected
+      // clock that moves (or faked timers that never fire) would not be seen.
+      ttlResolution: 0,
     });
   }
 

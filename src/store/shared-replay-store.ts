@@ -30,6 +30,8 @@ export class SharedReplayStore implements ReplayStore {
   private current: SharedStoreState;
   private pending: PendingWrite[] = [];
   private probe: ReturnType<typeof setInterval> | undefined;
+  private recovering: Promise<void> | undefined;
+  private closed = false;
 
   constructor(
     private readonly backend: SharedBackend,
@@ -43,7 +45,11 @@ export class SharedReplayStore implements ReplayStore {
     this.current = backend.connected ? 'shared' : 'degraded';
     backend.onReady(() => void this.recover());
     backend.onDown((error) => this.degrade(error));
-    if (this.current === 'degraded') this.startProbe();
+    if (this.current === 'degraded') {
+      // Not there at start: said once here, since later failures of a degraded store are not logged.
+      this.warnUnreachable();
+      this.startProbe();
+    }
     options.onStateChange?.(this.current);
   }
 
@@ -90,7 +96,9 @@ export class SharedReplayStore implements ReplayStore {
     await this.remote(() => this.backend.raise(key, value, ttlSeconds), { op: 'raise', key, value, expiresAt: this.expiry(ttlSeconds) });
   }
 
+  /** Before the backend connection is closed on shutdown, so that closing it is not reported as an outage. */
   close(): void {
+    this.closed = true;
     this.stopProbe();
   }
 
@@ -109,33 +117,51 @@ export class SharedReplayStore implements ReplayStore {
   }
 
   private degrade(error?: unknown): void {
-    if (this.current === 'degraded') return;
+    if (this.current === 'degraded' || this.closed) return;
     this.current = 'degraded';
-    this.options.logger.warn('shared replay set unreachable; replay and revocation checks are per instance until it returns', {
-      error: describe(error),
-    });
+    this.warnUnreachable(error);
     this.options.onStateChange?.('degraded');
     this.startProbe();
   }
 
-  private async recover(): Promise<void> {
+  private warnUnreachable(error?: unknown): void {
+    this.options.logger.warn('shared replay set unreachable; replay and revocation checks are per instance until it returns', {
+      error: describe(error),
+    });
+  }
+
+  /** One recovery at a time: the ready event, the probe and /readyz may all ask at once. */
+  private recover(): Promise<void> {
+    this.recovering ??= this.replayPending().finally(() => {
+      this.recovering = undefined;
+    });
+    return this.recovering;
+  }
+
+  private async replayPending(): Promise<void> {
     if (this.current === 'shared' || !this.backend.connected) return;
-    const writes = this.pending;
-    this.pending = [];
-    const now = this.options.clock();
     let replayed = 0;
-    try {
-      for (const write of writes) {
-        const ttlSeconds = (write.expiresAt - now) / 1000;
-        if (ttlSeconds <= 0) continue;
-        if (write.op === 'mark') await this.backend.markOnce(write.key, ttlSeconds);
-        else await this.backend.raise(write.key, write.value, ttlSeconds);
-        replayed += 1;
+    // Requests keep writing to `pending` while the replay runs (still degraded): drain until nothing is left.
+    while (this.pending.length > 0) {
+      const writes = this.pending;
+      this.pending = [];
+      const now = this.options.clock();
+      let done = 0;
+      try {
+        for (const write of writes) {
+          const ttlSeconds = (write.expiresAt - now) / 1000;
+          if (ttlSeconds > 0) {
+            if (write.op === 'mark') await this.backend.markOnce(write.key, ttlSeconds);
+            else await this.backend.raise(write.key, write.value, ttlSeconds);
+            replayed += 1;
+          }
+          done += 1;
+        }
+      } catch {
+        // Gone again before the replay finished: keep what is left for the next recovery.
+        this.pending = [...writes.slice(done), ...this.pending].slice(-MAX_PENDING_WRITES);
+        return;
       }
-    } catch {
-      // Gone again before the replay finished: keep what is left for the next recovery.
-      this.pending = [...writes.slice(replayed), ...this.pending].slice(-MAX_PENDING_WRITES);
-      return;
     }
     this.current = 'shared';
     this.stopProbe();

@@ -44,6 +44,15 @@ export class RedisServer {
     });
   }
 
+  /** Freezes the server: connections stay open but nothing is answered, as with a hung host. */
+  freeze(): void {
+    this.process?.kill('SIGSTOP');
+  }
+
+  thaw(): void {
+    this.process?.kill('SIGCONT');
+  }
+
   /** Kills the server the hard way, as a crash or a lost node would. */
   async stop(): Promise<void> {
     const child = this.process;
