@@ -107,7 +107,13 @@ async function configuration(options: EmbeddedIdpOptions): Promise<Configuration
     // Put the scope-derived claims in the ID token too, so a client need not call userinfo.
     conformIdTokenClaims: false,
     pkce: { required: () => true },
-    features: { devInteractions: { enabled: false }, clientCredentials: { enabled: true } },
+    // Revocation (RFC 7009), so the proxy's /revoke reaches the provider as it does with real IdPs.
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      // RFC 7009 §2.1: a client revokes only its own tokens (explicit, or the provider prints a notice).
+      revocation: { enabled: true, allowedPolicy: (_ctx, client, token) => token.clientId === client.clientId },
+    },
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     issueRefreshToken: (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     // Without offline_access (dropped unless prompt=consent) tokens would die with the IdP browser

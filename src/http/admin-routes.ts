@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { issuedBeforeRequestSchema, revokeEverythingIssuedBefore } from '../admin/revoke-issued-before.js';
 import { shortDigest, timingSafeEqualStrings } from '../crypto/encoding.js';
+import { wireSafe } from '../oauth/errors.js';
 import { requestIdOf } from './access-log.js';
 import type { AppDeps } from './deps.js';
 
@@ -31,7 +32,8 @@ export function adminRoutes(deps: AppDeps, token: string): Hono {
     const parsed = issuedBeforeRequestSchema.safeParse(body);
     if (!parsed.success) {
       const description = parsed.error.issues.map((issue) => issue.message).join('; ');
-      return c.json({ error: 'invalid_request', error_description: `Send {"user": subject} or {"client": client_id}: ${description}.` }, 400, NO_STORE);
+      // The schema's messages quote the caller's input (unknown keys): keep them to RFC 6749 §5.2's character set.
+      return c.json({ error: 'invalid_request', error_description: wireSafe(`Send {user: subject} or {client: client_id}: ${description}.`) }, 400, NO_STORE);
     }
     const result = await revokeEverythingIssuedBefore(deps.replay, parsed.data, {
       nowSeconds: Math.floor(deps.clock() / 1000),

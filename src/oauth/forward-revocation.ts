@@ -6,8 +6,14 @@ import { upstreamRevocation, type Opened } from './revoke.js';
  * Tells the provider too, where it has a revocation endpoint. Our revocation
  * already holds, so a provider that fails is logged, never surfaced: RFC 7009
  * gives the client nothing to do about it.
+ *
+ * Only a revoked refresh token, which ends our whole grant, is forwarded. One
+ * access token is not the grant: its upstream token is shared by every access
+ * token of the grant until the next upstream refresh, and providers such as
+ * oidc-provider and Google end the whole upstream grant when it is revoked.
  */
 export async function forwardRevocation(upstream: UpstreamClient, revoked: Opened, logger: Logger): Promise<void> {
+  if (revoked.kind === 'access') return;
   const { token, hint } = upstreamRevocation(revoked);
   try {
     const outcome = await upstream.revoke(token, hint);

@@ -82,6 +82,27 @@ describe('embedded IdP', () => {
       expect.arrayContaining(['authorization_code', 'refresh_token', 'client_credentials']),
     );
     expect(metadata['scopes_supported']).toEqual(expect.arrayContaining(['openid', 'email', 'profile', 'offline_access']));
+    expect(metadata['revocation_endpoint']).toBe(`${idp.issuer}/token/revocation`);
+  });
+
+  it('revokes a refresh token (RFC 7009), ending its grant', async () => {
+    const { callback, verifier } = await login('revoked-at-the-idp');
+    const { body } = await token(idp.issuer, {
+      grant_type: 'authorization_code',
+      code: callback.searchParams.get('code')!,
+      redirect_uri: REDIRECT_URI,
+      code_verifier: verifier,
+    });
+    const revocation = await fetch(`${idp.issuer}/token/revocation`, {
+      method: 'POST',
+      headers: { authorization: basicAuth, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: body['refresh_token'] as string, token_type_hint: 'refresh_token' }),
+    });
+    expect(revocation.status).toBe(200);
+    const refresh = await token(idp.issuer, { grant_type: 'refresh_token', refresh_token: body['refresh_token'] as string });
+    expect(refresh.body['error']).toBe('invalid_grant');
+    const userinfo = await fetch(`${idp.issuer}/me`, { headers: { authorization: `Bearer ${String(body['access_token'])}` } });
+    expect(userinfo.status).toBe(401);
   });
 
   it('signs in with any login and issues access, ID and refresh tokens without offline_access', async () => {

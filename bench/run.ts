@@ -1,0 +1,625 @@
+/**
+ * All benchmarks, one command: npm run bench [-- --quick] [-- --rounds N --duration SECONDS]
+ * Servers run in child processes pinned to core 0, the load generator pinned to core 1
+ * (taskset, when there are two cores or more); every scenario measures its baseline in the
+ * same run, variants alternate their order each round, and medians of the rounds are printed.
+ * See bench/README.md for the method and the targets.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createDecipheriv } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { availableParallelism, loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { CapsuleCodec } from '../src/crypto/capsule.js';
+import type { AccessPayload } from '../src/crypto/capsule-schemas.js';
+import { KeyRing } from '../src/crypto/keyring.js';
+import { startEmbeddedIdp } from '../src/dev/embedded-idp.js';
+import { redeemCode, register, signIn } from '../test/support/oauth-flow.js';
+import { freePort } from '../test/support/ports.js';
+import type { CallsArgs, CallsResult } from './load.js';
+import type { ChildSpec } from './servers/child.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..');
+const build = join(here, '.build');
+
+const { values: flags } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    rounds: { type: 'string' },
+    duration: { type: 'string' },
+    streams: { type: 'string' },
+    profile: { type: 'boolean', default: false },
+  },
+});
+const QUICK = flags.quick!;
+const ROUNDS = Number(flags.rounds ?? (QUICK ? 1 : 5));
+const DURATION_MS = Number(flags.duration ?? (QUICK ? 1 : 4)) * 1000;
+const WARMUP_MS = QUICK ? 300 : 1000;
+const STREAMS = Number(flags.streams ?? 1000);
+const LOGINS = QUICK ? 3 : 15;
+const STARTS = QUICK ? 2 : 7;
+
+const KEY = 'A'.repeat(43);
+const CC_SECRET = 'cc-client-secret-0123456789';
+
+// --- processes ---
+
+const CORES = availableParallelism();
+const PIN = existsSync('/usr/bin/taskset') && CORES >= 2;
+const SERVER_CORE = '0';
+const LOAD_CORE = '1';
+if (PIN) execFileSync('taskset', ['-a', '-cp', LOAD_CORE, String(process.pid)], { stdio: 'ignore' });
+
+function spawnPinned(core: string, args: string[], options: Parameters<typeof spawn>[2]): ChildProcess {
+  return PIN ? spawn('taskset', ['-c', core, process.execPath, ...args], options) : spawn(process.execPath, args, options);
+}
+
+interface Memory {
+  rss: number;
+  heapUsed: number;
+  external: number;
+  arrayBuffers: number;
+}
+
+class Server {
+  private constructor(
+    readonly name: string,
+    readonly proc: ChildProcess,
+    readonly url: string,
+  ) {}
+
+  static start(name: string, spec: ChildSpec): Promise<Server> {
+    // --profile: CPU profiles of the proxies, written to bench/.build/profiles when they stop.
+    const profile = flags.profile && (spec.kind === 'capsule' || spec.kind === 'bare') ? ['--cpu-prof', `--cpu-prof-dir=${join(build, 'profiles')}`, `--cpu-prof-name=${name.replace(/\W+/g, '-')}.cpuprofile`] : [];
+    const proc = spawnPinned(SERVER_CORE, [...profile, '--expose-gc', join(build, 'bench/servers/child.js'), JSON.stringify(spec)], {
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    });
+    let stderr = '';
+    proc.stderr!.on('data', (chunk: Buffer) => void (stderr = (stderr + chunk.toString()).slice(-4000)));
+    return new Promise((resolve, reject) => {
+      proc.once('exit', (code) => reject(new Error(`${name} exited (${code}): ${stderr}`)));
+      proc.once('message', (message: { type: string; url: string }) => resolve(new Server(name, proc, message.url)));
+    });
+  }
+
+  mem(): Promise<Memory> {
+    return new Promise((resolve) => {
+      const onMessage = (message: Memory & { type: string }) => {
+        if (message.type !== 'mem') return;
+        this.proc.off('message', onMessage);
+        resolve(message);
+      };
+      this.proc.on('message', onMessage);
+      this.proc.send({ type: 'mem' });
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.proc.removeAllListeners('exit');
+    if (this.proc.exitCode !== null) return;
+    const exited = new Promise((resolve) => this.proc.once('exit', resolve));
+    this.proc.send({ type: 'exit' });
+    const timer = setTimeout(() => this.proc.kill('SIGKILL'), 3000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+class LoadGenerator {
+  private next = 0;
+  private readonly pending = new Map<number, { resolve: (value: never) => void; reject: (error: Error) => void; onEvent?: ((event: string) => void) | undefined }>();
+  private constructor(readonly proc: ChildProcess) {
+    proc.on('message', (message: { id: number; result?: unknown; error?: string; event?: string }) => {
+      const waiter = this.pending.get(message.id);
+      if (!waiter) return;
+      if (message.event !== undefined) return waiter.onEvent?.(message.event);
+      this.pending.delete(message.id);
+      if (message.error !== undefined) waiter.reject(new Error(message.error));
+      else waiter.resolve(message.result as never);
+    });
+  }
+
+  static start(): Promise<LoadGenerator> {
+    const proc = spawnPinned(LOAD_CORE, [join(build, 'bench/load.js')], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    return new Promise((resolve) => proc.once('message', () => resolve(new LoadGenerator(proc))));
+  }
+
+  run<T>(op: string, args: unknown, onEvent?: (event: string) => void): Promise<T> {
+    const id = this.next++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (value: never) => void, reject, onEvent });
+      this.proc.send({ id, op, args });
+    });
+  }
+
+  stop(): void {
+    this.proc.kill('SIGKILL');
+  }
+}
+
+/** CPU time of a process, all its threads (GC and libuv workers too), in ms: contention by other processes does not inflate it. */
+function cpuMs(pid: number): number {
+  let ns = 0;
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // A thread that ended meanwhile.
+    }
+  }
+  return ns / 1e6;
+}
+
+// --- statistics and printing ---
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  if (sorted.length === 0) return NaN;
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+};
+const fixed = (value: number, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : '–');
+const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
+const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+const yes = (ok: boolean) => (ok ? 'yes' : '**no**');
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((cell, i) => Math.max(cell.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: string[]) => `| ${cells.map((cell, i) => cell.padEnd(widths[i]!)).join(' | ')} |`;
+  return [line(header), `|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`, ...rows.map(line)].join('\n');
+}
+
+const output: string[] = [];
+const print = (text = '') => {
+  output.push(text);
+  console.log(text);
+};
+const progress = (text: string) => process.stderr.write(`· ${text}\n`);
+
+// --- setup ---
+
+function compile(): void {
+  progress('compiling src and bench into bench/.build');
+  execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(here, 'tsconfig.json')], { stdio: 'inherit' });
+}
+
+function proxyInput(port: number, issuer: string, routes: Array<Record<string, unknown>>): Record<string, unknown> {
+  return {
+    keys: KEY,
+    publicUrl: `http://127.0.0.1:${port}`,
+    host: '127.0.0.1',
+    port,
+    upstream: { issuer, clientId: 'proxy', clientSecret: 'proxy-upstream-secret', scopes: 'openid email profile offline_access' },
+    routes,
+    registration: { perMinute: 10_000 },
+    clientMetadataDocuments: {},
+    ttl: {},
+  };
+}
+
+/** Every fetch the headless browser makes, timed to the response head, by origin. */
+const realFetch = globalThis.fetch;
+const fetchTime = new Map<string, number>();
+globalThis.fetch = async (input: string | URL | Request, init?: RequestInit) => {
+  const origin = new URL(input instanceof Request ? input.url : input).origin;
+  const started = performance.now();
+  try {
+    return await realFetch(input, init);
+  } finally {
+    fetchTime.set(origin, (fetchTime.get(origin) ?? 0) + performance.now() - started);
+  }
+};
+
+async function login(publicUrl: string): Promise<{ token: string; totalMs: number; proxyMs: number; idpMs: number; idpOrigin: string }> {
+  fetchTime.clear();
+  const started = performance.now();
+  const client = await register(publicUrl);
+  const callback = await signIn(publicUrl, client, { login: 'alice' });
+  const tokens = await redeemCode(publicUrl, client, callback.searchParams.get('code')!);
+  const totalMs = performance.now() - started;
+  if (tokens.status !== 200) throw new Error(`token request answered ${tokens.status}`);
+  const proxyMs = fetchTime.get(new URL(publicUrl).origin) ?? 0;
+  return { token: tokens.body.access_token as string, totalMs, proxyMs, idpMs: totalMs - proxyMs, idpOrigin: '' };
+}
+
+// --- scenarios ---
+
+interface Variant {
+  name: string;
+  url: string;
+  headers: Record<string, string>;
+  capsule: boolean;
+  /** The proxy process, if any; the downstream's CPU is counted as well. */
+  proxy?: Server;
+}
+
+interface Measured extends CallsResult {
+  /** CPU µs per request: the proxy, and the proxy plus the downstream. */
+  proxyCpu: number;
+  serverCpu: number;
+}
+
+async function throughput(load: LoadGenerator, downstream: Server, variants: Variant[]): Promise<void> {
+  const results = new Map<string, Measured[]>();
+  const key = (variant: string, connections: number) => `${variant}@${connections}`;
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const connections of [1, 50]) {
+      // Alternate the order: forwards on even rounds, backwards on odd ones.
+      const order = round % 2 ? [...variants].reverse() : variants;
+      for (const variant of order) {
+        progress(`round ${round + 1}/${ROUNDS}: ${variant.name}, ${connections} connection(s)`);
+        const args: CallsArgs = { url: variant.url, headers: variant.headers, connections, warmupMs: WARMUP_MS, durationMs: DURATION_MS };
+        const pids = [downstream.proc.pid!, ...(variant.proxy ? [variant.proxy.proc.pid!] : [])];
+        const cpu: number[][] = [];
+        const calls = await load.run<CallsResult>('calls', args, () => cpu.push(pids.map(cpuMs)));
+        const spent = pids.map((_, i) => cpu[1]![i]! - cpu[0]![i]!);
+        const perRequest = (ms: number) => (ms * 1000) / calls.requests;
+        const result: Measured = { ...calls, serverCpu: perRequest(spent.reduce((a, b) => a + b, 0)), proxyCpu: perRequest(spent[1] ?? 0) };
+        if (result.errors > 0) progress(`  ${result.errors} errors, first: ${result.firstError}`);
+        const list = results.get(key(variant.name, connections)) ?? [];
+        list.push(result);
+        results.set(key(variant.name, connections), list);
+      }
+    }
+  }
+
+  print(`### MCP tools/call (echo), median of ${ROUNDS} round(s) × ${DURATION_MS / 1000} s`);
+  print();
+  print('Target: req/s ≥ 0.85× the bare proxy; p50 at 1 connection ≤ bare proxy p50 + 0.3 ms.');
+  print('Server CPU = CPU time of the proxy and the downstream MCP server (all threads) per request; CPU capacity × bare = the');
+  print("bare proxy's server CPU per request ÷ this variant's: the throughput ratio on a saturated core that nothing else uses.");
+  print();
+  const rows: string[][] = [];
+  for (const connections of [1, 50]) {
+    const of = (name: string) => results.get(key(name, connections))!;
+    const bare = of('bare proxy');
+    const direct = of('direct');
+    for (const variant of variants) {
+      const runs = of(variant.name);
+      // Ratios per round (the pair measured close together), then the median.
+      const vsBare = median(runs.map((run, i) => run.rps / bare[i]!.rps));
+      const vsDirect = median(runs.map((run, i) => run.rps / direct[i]!.rps));
+      const p50 = median(runs.map((run) => run.p50));
+      const deltaP50 = median(runs.map((run, i) => run.p50 - bare[i]!.p50));
+      // Throughput on a saturated, uncontended core: the CPU one request costs the servers, against the bare proxy's.
+      const capacityVsBare = median(runs.map((run, i) => bare[i]!.serverCpu / run.serverCpu));
+      let met = '';
+      if (variant.capsule) {
+        const latencyOk = connections !== 1 || deltaP50 <= 0.3;
+        met = `${yes(vsBare >= 0.85 && latencyOk)} / ${yes(capacityVsBare >= 0.85 && latencyOk)}`;
+      }
+      rows.push([
+        variant.name,
+        String(connections),
+        Math.round(median(runs.map((run) => run.rps))).toString(),
+        fixed(p50),
+        fixed(median(runs.map((run) => run.p99))),
+        fixed(vsBare),
+        fixed(vsDirect),
+        variant.name === 'bare proxy' ? '' : `${deltaP50 >= 0 ? '+' : ''}${fixed(deltaP50)}`,
+        variant.proxy ? fixed(median(runs.map((run) => run.proxyCpu)), 0) : '',
+        fixed(median(runs.map((run) => run.serverCpu)), 0),
+        fixed(capacityVsBare),
+        String(runs.reduce((sum, run) => sum + run.errors, 0)),
+        met,
+      ]);
+    }
+  }
+  print(table(['variant', 'conns', 'req/s', 'p50 ms', 'p99 ms', '× bare', '× direct', 'Δp50 vs bare ms', 'proxy CPU µs/req', 'server CPU µs/req', 'CPU capacity × bare', 'errors', 'target met (measured / CPU)'], rows));
+  print();
+}
+
+async function sse(load: LoadGenerator, direct: Server, proxies: Array<{ name: string; server: Server; headers: Record<string, string>; path?: string }>): Promise<void> {
+  const measureMs = QUICK ? 1500 : 3000;
+  const rows = new Map<string, { perStreamRss: number[]; perStreamHeap: number[]; p50: number[]; p99: number[]; events: number[] }>();
+  const record = (name: string) => {
+    let row = rows.get(name);
+    if (!row) rows.set(name, (row = { perStreamRss: [], perStreamHeap: [], p50: [], p99: [], events: [] }));
+    return row;
+  };
+  const sseRounds = Math.max(1, Math.min(ROUNDS, 3));
+  for (let round = 0; round < sseRounds; round++) {
+    const targets: Array<{ name: string; url: string; headers: Record<string, string>; server?: Server }> = [
+      { name: 'direct', url: direct.url, headers: {} },
+      ...proxies.map((proxy) => ({ name: proxy.name, url: `${proxy.server.url}${proxy.path ?? ''}`, headers: proxy.headers, server: proxy.server })),
+    ];
+    if (round % 2) targets.reverse();
+    for (const target of targets) {
+      progress(`SSE round ${round + 1}/${sseRounds}: ${STREAMS} streams, ${target.name}`);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const before = await target.server?.mem();
+      await load.run('sseOpen', { url: target.url, headers: target.headers, streams: STREAMS });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const during = await target.server?.mem();
+      const latency = await load.run<{ events: number; p50: number; p99: number }>('sseMeasure', { ms: measureMs });
+      await load.run('sseClose', {});
+      const row = record(target.name);
+      if (before && during) {
+        row.perStreamRss.push((during.rss - before.rss) / STREAMS);
+        row.perStreamHeap.push((during.heapUsed + during.external - before.heapUsed - before.external) / STREAMS);
+      }
+      row.p50.push(latency.p50);
+      row.p99.push(latency.p99);
+      row.events.push(latency.events);
+    }
+  }
+  print(`### SSE: ${STREAMS} concurrent open streams, one event per stream every 100 ms, median of ${sseRounds} round(s)`);
+  print();
+  print('Target: ≤ 100 KB of proxy memory per open stream (RSS delta after GC, open vs idle, ÷ streams).');
+  print();
+  const directRow = rows.get('direct')!;
+  const out: string[][] = [];
+  for (const [name, row] of rows) {
+    const perStream = median(row.perStreamRss);
+    out.push([
+      name,
+      name === 'direct' ? '' : kb(perStream),
+      name === 'direct' ? '' : kb(median(row.perStreamHeap)),
+      fixed(median(row.p50)),
+      fixed(median(row.p99)),
+      name === 'direct' ? '' : `+${fixed(median(row.p50) - median(directRow.p50))}`,
+      String(Math.round(median(row.events))),
+      name.startsWith('mcp-capsule') ? yes(perStream <= 100 * 1024) : '',
+    ]);
+  }
+  print(table(['variant', 'RSS / stream', 'heap+ext / stream', 'event p50 ms', 'event p99 ms', 'Δp50 vs direct ms', 'events', 'target met'], out));
+  print();
+}
+
+async function capsuleOpen(): Promise<void> {
+  const keyBytes = new Uint8Array(32).fill(7);
+  const ring = await KeyRing.create([keyBytes]);
+  const codec = new CapsuleCodec(ring);
+  const now = codec.nowSeconds();
+  const random = (length: number) => Buffer.from(crypto.getRandomValues(new Uint8Array(length))).toString('base64url').slice(0, length);
+  const payload: AccessPayload = {
+    identity: { sub: '110169484474386276334', email: 'alice.example@gmail.com', email_verified: true, name: 'Alice Example' },
+    upstream: { access_token: random(220), expires_at: now + 3600 },
+    cid: 'Xc2QZx0v9cJqk1T4b1s0Aw',
+    scope: '',
+    aud: 'https://mcp.example.com/mcp',
+    gid: random(43),
+    jti: random(43),
+    iat: now,
+    exp: now + 3600,
+  };
+  const sample = await codec.seal('access', payload);
+  const master = await crypto.subtle.importKey('raw', keyBytes, 'HKDF', false, ['deriveKey']);
+  const encode = (text: string) => new TextEncoder().encode(text);
+  const derived = await crypto.subtle.deriveKey(
+    { name: 'HKDF', hash: 'SHA-256', salt: encode('mcp-capsule/v1'), info: encode('capsule:access') },
+    master,
+    { name: 'AES-GCM', length: 256 },
+    true,
+    ['decrypt'],
+  );
+  const aesKey = Buffer.from(await crypto.subtle.exportKey('raw', derived));
+  const [header, , iv, ciphertext, tag] = sample.split('.');
+  const rawOpen = () => {
+    const decipher = createDecipheriv('aes-256-gcm', aesKey, Buffer.from(iv!, 'base64url'));
+    decipher.setAAD(Buffer.from(header!, 'ascii'));
+    decipher.setAuthTag(Buffer.from(tag!, 'base64url'));
+    return Buffer.concat([decipher.update(Buffer.from(ciphertext!, 'base64url')), decipher.final()]).toString('utf8');
+  };
+  if ((JSON.parse(rawOpen()) as { aud: string }).aud !== payload.aud) throw new Error('baseline decrypt disagrees with the capsule');
+
+  const opsPerSecond = async (run: () => unknown, durationMs: number) => {
+    const until = performance.now() + durationMs;
+    const started = performance.now();
+    let count = 0;
+    while (performance.now() < until) {
+      for (let i = 0; i < 100; i++) await run();
+      count += 100;
+    }
+    return count / ((performance.now() - started) / 1000);
+  };
+  const variants: Array<[string, () => unknown]> = [
+    ['raw AES-GCM (baseline)', rawOpen],
+    ['capsule open (jose + zod)', () => codec.open('access', sample)],
+  ];
+  const results = new Map<string, number[]>();
+  for (let round = 0; round < Math.max(3, ROUNDS); round++) {
+    const order = round % 2 ? [...variants].reverse() : variants;
+    for (const [name, run] of order) {
+      const list = results.get(name) ?? [];
+      list.push(await opsPerSecond(run, QUICK ? 500 : 1500));
+      results.set(name, list);
+    }
+  }
+  const baseline = median(results.get('raw AES-GCM (baseline)')!);
+  print('### Capsule open (a Google-session access token, in-process, unpinned)');
+  print();
+  print(
+    table(
+      ['variant', 'ops/s', 'µs/op', '× raw AES-GCM'],
+      variants.map(([name]) => {
+        const ops = median(results.get(name)!);
+        return [name, Math.round(ops).toString(), fixed(1e6 / ops, 1), fixed(ops / baseline)];
+      }),
+    ),
+  );
+  print();
+}
+
+async function loginFlow(publicUrl: string): Promise<void> {
+  const runs: Array<Awaited<ReturnType<typeof login>>> = [];
+  for (let i = 0; i < LOGINS; i++) runs.push(await login(publicUrl));
+  print(`### Login flow (register → authorize → IdP login → callback → token), median of ${LOGINS}`);
+  print();
+  print(
+    table(
+      ['part', 'ms'],
+      [
+        ['mcp-capsule (server time: its 5 responses, callback incl. the upstream token exchange)', fixed(median(runs.map((run) => run.proxyMs)))],
+        ['embedded IdP pages (oidc-provider, same process as the client)', fixed(median(runs.map((run) => run.idpMs)))],
+        ['whole flow, wall clock', fixed(median(runs.map((run) => run.totalMs)))],
+      ],
+    ),
+  );
+  print();
+}
+
+function rssOf(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) * 1024;
+}
+
+async function startup(issuer: string, demoUrl: string): Promise<void> {
+  const tryConnect = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+  const baselineScript = `require('node:http').createServer((q, s) => s.end('ok')).listen(${'PORT'}, '127.0.0.1', () => console.log('listening'))`;
+  const startOne = async (kind: 'baseline' | 'capsule') => {
+    const port = await freePort();
+    const env = {
+      ...process.env,
+      CAPSULE_KEYS: KEY,
+      CAPSULE_PUBLIC_URL: `http://127.0.0.1:${port}`,
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      CAPSULE_UPSTREAM_ISSUER: issuer,
+      CAPSULE_UPSTREAM_CLIENT_ID: 'proxy',
+      CAPSULE_UPSTREAM_CLIENT_SECRET: 'proxy-upstream-secret',
+      CAPSULE_MCP_URL: demoUrl,
+      CAPSULE_DOWNSTREAM_AUTH: 'upstream-token',
+    };
+    const args = kind === 'capsule' ? [join(build, 'src/cli.js'), 'serve'] : ['-e', baselineScript.replace('PORT', String(port))];
+    const started = performance.now();
+    const proc = spawnPinned(SERVER_CORE, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+    let ready: number | undefined;
+    let stdout = '';
+    proc.stdout!.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (ready === undefined && stdout.includes('upstream provider ready')) ready = performance.now() - started;
+    });
+    let stderr = '';
+    proc.stderr!.on('data', (chunk: Buffer) => void (stderr += chunk.toString()));
+    let listening: number | undefined;
+    while (listening === undefined) {
+      if (proc.exitCode !== null) throw new Error(`${kind} exited: ${stderr}`);
+      if (await tryConnect(port)) listening = performance.now() - started;
+      else await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    const cpu = cpuMs(proc.pid!);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const rss = rssOf(proc.pid!);
+    proc.kill('SIGKILL');
+    await new Promise((resolve) => proc.once('exit', resolve));
+    return { listening, ready, rss, cpu };
+  };
+  const results = { baseline: [] as Array<Awaited<ReturnType<typeof startOne>>>, capsule: [] as Array<Awaited<ReturnType<typeof startOne>>> };
+  for (let round = 0; round < STARTS; round++) {
+    const order: Array<'baseline' | 'capsule'> = round % 2 ? ['capsule', 'baseline'] : ['baseline', 'capsule'];
+    for (const kind of order) {
+      progress(`start-up ${round + 1}/${STARTS}: ${kind}`);
+      results[kind].push(await startOne(kind));
+    }
+  }
+  const listening = median(results.capsule.map((run) => run.listening));
+  const baseListening = median(results.baseline.map((run) => run.listening));
+  print(`### Start-up and idle memory, median of ${STARTS} starts (pinned to one core)`);
+  print();
+  print('Target: listening within 300 ms of the process start (upstream discovery may finish after).');
+  print();
+  print(
+    table(
+      ['variant', 'listening ms', 'CPU ms until listening', 'discovery done ms', 'idle RSS', 'target met'],
+      [
+        ['node:http hello (baseline)', fixed(baseListening, 0), fixed(median(results.baseline.map((run) => run.cpu)), 0), '', mb(median(results.baseline.map((run) => run.rss))), ''],
+        [
+          'mcp-capsule (node dist/cli.js serve)',
+          fixed(listening, 0),
+          fixed(median(results.capsule.map((run) => run.cpu)), 0),
+          fixed(median(results.capsule.map((run) => run.ready ?? NaN)), 0),
+          mb(median(results.capsule.map((run) => run.rss))),
+          yes(listening <= 300),
+        ],
+      ],
+    ),
+  );
+  print(`\nmcp-capsule is listening ${fixed(listening - baseListening, 0)} ms after a bare node:http server would be.`);
+  print();
+}
+
+// --- main ---
+
+compile();
+const ports = { ut: await freePort(), ih: await freePort(), cc: await freePort(), sse: await freePort() };
+const publicUrl = (port: number) => `http://127.0.0.1:${port}`;
+const idp = await startEmbeddedIdp({
+  clients: [
+    { client_id: 'proxy', client_secret: 'proxy-upstream-secret', redirect_uris: Object.values(ports).map((port) => `${publicUrl(port)}/oauth/callback`) },
+    { client_id: 'cc-basic', client_secret: CC_SECRET, redirect_uris: [], grant_types: ['client_credentials'], token_endpoint_auth_method: 'client_secret_basic' },
+  ],
+});
+const servers: Server[] = [];
+let load: LoadGenerator | undefined;
+const started = async (name: string, spec: ChildSpec) => {
+  const server = await Server.start(name, spec);
+  servers.push(server);
+  return server;
+};
+try {
+  progress('starting servers');
+  const demo = await started('demo', { kind: 'demo' });
+  const sseServer = await started('sse', { kind: 'sse', intervalMs: 100 });
+  const bare = await started('bare', { kind: 'bare', target: demo.url });
+  const bareSse = await started('bare-sse', { kind: 'bare', target: sseServer.url });
+  const capsule = {
+    ut: await started('upstream-token', { kind: 'capsule', input: proxyInput(ports.ut, idp.issuer, [{ url: demo.url, auth: 'upstream-token' }]) }),
+    ih: await started('identity-headers', { kind: 'capsule', input: proxyInput(ports.ih, idp.issuer, [{ url: demo.url, auth: 'identity-headers' }]) }),
+    cc: await started('client-credentials', {
+      kind: 'capsule',
+      input: proxyInput(ports.cc, idp.issuer, [
+        { url: demo.url, auth: 'client-credentials', tokenUrl: `${idp.issuer}/token`, clientId: 'cc-basic', clientSecret: CC_SECRET },
+      ]),
+    }),
+    sse: await started('sse proxy', { kind: 'capsule', input: proxyInput(ports.sse, idp.issuer, [{ url: sseServer.url, auth: 'upstream-token' }]) }),
+  };
+  progress('signing in to each proxy');
+  const bearer = async (port: number) => ({ authorization: `Bearer ${(await login(publicUrl(port))).token}` });
+  const tokens = { ut: await bearer(ports.ut), ih: await bearer(ports.ih), cc: await bearer(ports.cc), sse: await bearer(ports.sse) };
+  load = await LoadGenerator.start();
+
+  print(`## mcp-capsule benchmarks${QUICK ? ' (--quick: a smoke run, not for comparison)' : ''}`);
+  print();
+  print(`Load average when starting: ${loadavg().map((value) => value.toFixed(2)).join(', ')} (other work on the machine inflates wall-clock numbers, not CPU times).`);
+  print();
+  print(`Node ${process.version}, ${CORES} cores; ${PIN ? 'servers pinned to core 0, load generator to core 1 (taskset)' : 'no pinning (taskset or a second core missing)'}.`);
+  print();
+
+  await throughput(load, demo, [
+    { name: 'direct', url: demo.url, headers: {}, capsule: false },
+    { name: 'bare proxy', url: bare.url, headers: {}, capsule: false, proxy: bare },
+    { name: 'mcp-capsule upstream-token', url: `${capsule.ut.url}/mcp`, headers: tokens.ut, capsule: true, proxy: capsule.ut },
+    { name: 'mcp-capsule identity-headers', url: `${capsule.ih.url}/mcp`, headers: tokens.ih, capsule: true, proxy: capsule.ih },
+    { name: 'mcp-capsule client-credentials', url: `${capsule.cc.url}/mcp`, headers: tokens.cc, capsule: true, proxy: capsule.cc },
+  ]);
+  await sse(load, sseServer, [
+    { name: 'bare proxy', server: bareSse, headers: {} },
+    { name: 'mcp-capsule upstream-token', server: capsule.sse, headers: tokens.sse, path: '/mcp' },
+  ]);
+  await capsuleOpen();
+  await loginFlow(publicUrl(ports.ut));
+  await startup(idp.issuer, demo.url);
+
+  print(`Load average when done: ${loadavg().map((value) => value.toFixed(2)).join(', ')}.`);
+  mkdirSync(build, { recursive: true });
+  writeFileSync(join(build, 'results.md'), `${output.join('\n')}\n`);
+  progress(`tables also written to ${join(build, 'results.md')}`);
+} finally {
+  load?.stop();
+  await Promise.all(servers.map((server) => server.stop()));
+  await idp.close();
+}
+process.exit(0);
