@@ -33,6 +33,7 @@ const { values: flags } = parseArgs({
     duration: { type: 'string' },
     streams: { type: 'string' },
     profile: { type: 'boolean', default: false },
+    only: { type: 'string' },
   },
 });
 const QUICK = flags.quick!;
@@ -42,6 +43,8 @@ const WARMUP_MS = QUICK ? 300 : 1000;
 const STREAMS = Number(flags.streams ?? 1000);
 const LOGINS = QUICK ? 3 : 15;
 const STARTS = QUICK ? 2 : 7;
+/** --only calls,sse,capsule,login,startup */
+const ONLY = new Set((flags.only ?? 'calls,sse,capsule,login,startup').split(','));
 
 const KEY = 'A'.repeat(43);
 const CC_SECRET = 'cc-client-secret-0123456789';
@@ -598,20 +601,20 @@ try {
   print(`Node ${process.version}, ${CORES} cores; ${PIN ? 'servers pinned to core 0, load generator to core 1 (taskset)' : 'no pinning (taskset or a second core missing)'}.`);
   print();
 
-  await throughput(load, demo, [
+  if (ONLY.has('calls')) await throughput(load, demo, [
     { name: 'direct', url: demo.url, headers: {}, capsule: false },
     { name: 'bare proxy', url: bare.url, headers: {}, capsule: false, proxy: bare },
     { name: 'mcp-capsule upstream-token', url: `${capsule.ut.url}/mcp`, headers: tokens.ut, capsule: true, proxy: capsule.ut },
     { name: 'mcp-capsule identity-headers', url: `${capsule.ih.url}/mcp`, headers: tokens.ih, capsule: true, proxy: capsule.ih },
     { name: 'mcp-capsule client-credentials', url: `${capsule.cc.url}/mcp`, headers: tokens.cc, capsule: true, proxy: capsule.cc },
   ]);
-  await sse(load, sseServer, [
+  if (ONLY.has('sse')) await sse(load, sseServer, [
     { name: 'bare proxy', server: bareSse, headers: {} },
     { name: 'mcp-capsule upstream-token', server: capsule.sse, headers: tokens.sse, path: '/mcp' },
   ]);
-  await capsuleOpen();
-  await loginFlow(publicUrl(ports.ut));
-  await startup(idp.issuer, demo.url);
+  if (ONLY.has('capsule')) await capsuleOpen();
+  if (ONLY.has('login')) await loginFlow(publicUrl(ports.ut));
+  if (ONLY.has('startup')) await startup(idp.issuer, demo.url);
 
   print(`Load average when done: ${loadavg().map((value) => value.toFixed(2)).join(', ')}.`);
   mkdirSync(build, { recursive: true });
