@@ -16,7 +16,11 @@ const top = Number(process.argv[3] ?? 30);
 const profile = JSON.parse(readFileSync(file, 'utf8')) as { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] };
 const byId = new Map(profile.nodes.map((node) => [node.id, node]));
 const selfUs = new Map<number, number>();
-profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+profile.samples.forEach((id, i) => {
+  // Idle time says nothing about the cost of a request.
+  if (byId.get(id)!.callFrame.functionName === '(idle)') return;
+  selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+});
 const total = [...selfUs.values()].reduce((a, b) => a + b, 0);
 
 const where = (url: string) => {
@@ -39,6 +43,6 @@ const show = (title: string, map: Map<string, number>) => {
   console.log(`\n${title}`);
   for (const [name, us] of [...map].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${((us / total) * 100).toFixed(1).padStart(5)}%  ${name}`);
 };
-console.log(`${file}: ${(total / 1000).toFixed(0)} ms sampled`);
+console.log(`${file}: ${(total / 1000).toFixed(0)} ms busy`);
 show('self time by package', byPackage);
 show('self time by function', byFunction);

@@ -423,6 +423,7 @@ async function capsuleOpen(): Promise<void> {
   const variants: Array<[string, () => unknown]> = [
     ['raw AES-GCM (baseline)', rawOpen],
     ['capsule open (jose + zod)', () => codec.open('access', sample)],
+    ['capsule openAccess, cached (request path)', () => codec.openAccess(sample)],
   ];
   const results = new Map<string, number[]>();
   for (let round = 0; round < Math.max(3, ROUNDS); round++) {

@@ -1,4 +1,5 @@
 import { CompactEncrypt, compactDecrypt, decodeProtectedHeader } from 'jose';
+import { LRUCache } from 'lru-cache';
 import { capsuleSchemas, type CapsulePayload } from './capsule-schemas.js';
 import type { CapsuleKind, KeyRing } from './keyring.js';
 
@@ -28,7 +29,13 @@ export interface Sealed {
   readonly kid: string;
 }
 
+/** Opened access tokens kept, so a client's next request skips the decrypt and the schema check. */
+const OPENED_ACCESS_TOKENS = 10_000;
+
 export class CapsuleCodec {
+  /** Access token → its payload; only tokens that opened and validated, each until its `exp`. */
+  #openedAccess: LRUCache<string, CapsulePayload<'access'>> | undefined;
+
   constructor(
     private readonly keys: KeyRing,
     private readonly clock: Clock = Date.now,
@@ -86,5 +93,25 @@ export class CapsuleCodec {
 
   async open<K extends CapsuleKind>(kind: K, capsule: string): Promise<CapsulePayload<K>> {
     return (await this.openWithKid(kind, capsule)).payload;
+  }
+
+  /**
+   * `open('access', …)` for the request path: an access token that opened before is answered from a
+   * cache bounded by count and by the token's own expiry (checked against the clock on every hit),
+   * so a client's calls cost one decrypt per token, not one per request. Failures are never cached.
+   * The payload is shared between hits: treat it as read-only. Revocation is the caller's to check.
+   */
+  async openAccess(capsule: string): Promise<CapsulePayload<'access'>> {
+    const cache = (this.#openedAccess ??= new LRUCache<string, CapsulePayload<'access'>>({ max: OPENED_ACCESS_TOKENS }));
+    const hit = cache.get(capsule);
+    if (hit !== undefined) {
+      if (hit.exp > this.nowSeconds()) return hit;
+      cache.delete(capsule);
+      throw new CapsuleError('expired');
+    }
+    const payload = await this.open('access', capsule);
+    // The entry leaves by itself at the token's expiry (measured on lru-cache's clock; hits re-check ours).
+    cache.set(capsule, payload, { ttl: Math.max(1, payload.exp - this.nowSeconds()) * 1000 });
+    return payload;
   }
 }

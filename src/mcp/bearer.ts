@@ -22,7 +22,8 @@ export async function verifyBearer(
   if (!match) return { ok: false, reason: 'invalid', detail: 'not a Bearer credential' };
   let token: AccessPayload;
   try {
-    token = await ctx.capsules.open('access', match[1]!);
+    // Cached once opened; the revocation check below still runs on every request.
+    token = await ctx.capsules.openAccess(match[1]!);
   } catch (error) {
     if (error instanceof CapsuleError) return { ok: false, reason: 'invalid', detail: error.reason };
     throw error;

@@ -44,7 +44,14 @@ export async function readLimitedText(request: Request, limit: number): Promise<
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    let read: ReadableStreamReadResult<Uint8Array>;
+    try {
+      read = await reader.read();
+    } catch {
+      // The client aborted or sent broken framing: its error, not ours (no 500, no error log).
+      throw invalidRequest('The request body could not be read.');
+    }
+    const { done, value } = read;
     if (done) break;
     size += value.byteLength;
     if (size > limit) {

@@ -183,7 +183,7 @@ describe.each(['/token', '/revoke', '/introspect'])('fuzzing %s', (path) => {
         expect([400, 401]).toContain(checked.status);
         expectOAuthError(checked, response);
       }),
-      runs(150),
+      runs(100),
     );
   });
 
@@ -317,7 +317,7 @@ describe('fuzzing /register', () => {
           expect(['invalid_client_metadata', 'invalid_redirect_uri']).toContain((checked.json as { error: string }).error);
         },
       ),
-      runs(200),
+      runs(150),
     );
   });
 

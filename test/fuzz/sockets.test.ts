@@ -79,12 +79,13 @@ describe('the Node server over a real socket', () => {
       `POST /mcp HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${big}\r\nContent-Length: 0\r\n\r\n`,
       `POST /consent HTTP/1.1\r\nHost: x\r\nCookie: __Host-capsule-binding=${big}\r\nContent-Length: 0\r\n\r\n`,
       `GET /authorize?client_id=${big} HTTP/1.1\r\nHost: x\r\n\r\n`,
-      `GET /healthz HTTP/1.1\r\nHost: x\r\n${Array.from({ length: 2000 }, (_, i) => `X-H${i}: v`).join('\r\n')}\r\n\r\n`,
     ]) {
       const result = await raw(request);
       expectNo5xx(result);
       expect(result.status === undefined || (result.status >= 400 && result.status < 500), result.text.slice(0, 200)).toBe(true);
     }
+    // Many small headers: Node keeps the first 2000 and the request is served.
+    expectNo5xx(await raw(`GET /healthz HTTP/1.1\r\nHost: x\r\n${Array.from({ length: 3000 }, (_, i) => `X-H${i}: v`).join('\r\n')}\r\nConnection: close\r\n\r\n`));
     await expectAlive();
   });
 
