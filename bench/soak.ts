@@ -5,7 +5,7 @@
  * tokens — while the proxy's resident memory is sampled. Passes when nothing
  * failed and memory in the last third of the run is flat against the second.
  *
- *   npm run bench:soak -- [--minutes 10] [--clients 20]
+ *   npm run bench:soak -- [--minutes 10] [--clients 20] [--access-token-ttl 20]
  *
  * The identity provider and the MCP server run in this process; the proxy runs
  * alone in a child process so its memory is its own.
@@ -39,7 +39,8 @@ const idp = await startEmbeddedIdp({
 });
 const demo = await startDemoMcpServer();
 
-const proxy = spawn(process.execPath, ['--import', 'tsx', new URL('../src/cli.ts', import.meta.url).pathname, 'serve'], {
+// The built CLI (npm run bench:soak builds it), so the loader of TypeScript sources is not part of what is measured.
+const proxy = spawn(process.execPath, [new URL('../dist/cli.js', import.meta.url).pathname, 'serve'], {
   env: {
     PATH: process.env.PATH ?? '',
     NODE_ENV: 'production',

@@ -14,6 +14,11 @@ export function createApp(deps: AppDeps): Hono {
   const endpoints = endpointsFor(deps.config);
   const app = new Hono();
   app.use(accessLog(deps.logger, deps.clock));
+  // Error bodies may quote what a caller sent; a browser must never sniff them into HTML.
+  app.use(async (c, next) => {
+    c.header('X-Content-Type-Options', 'nosniff');
+    await next();
+  });
   if (deps.config.metrics.enabled) app.use(requestMetrics(deps.metrics));
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {

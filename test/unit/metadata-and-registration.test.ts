@@ -128,6 +128,8 @@ describe('dynamic client registration', () => {
     const response = await registerWith(body);
     expect(response.status).toBe(400);
     expect(response.headers.get('content-type')).toMatch(/application\/json/);
+    // Descriptions may quote the caller's input; no browser may sniff them into HTML.
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
     const json = (await response.json()) as { error: string; error_description: string };
     expect(json.error).toBe(error);
     expect(json.error_description).toMatch(/^[\x20-\x21\x23-\x5B\x5D-\x7E]+$/);
