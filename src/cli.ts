@@ -5,6 +5,7 @@ import { ConfigError, loadConfig } from './config/load.js';
 import { redactConfig } from './config/redact.js';
 import { generateMasterKey, keyId } from './crypto/keyring.js';
 import { createLogger } from './observability/logger.js';
+import { serveUntilSignalled } from './runtime/serve-common.js';
 import { RedisReplayStore } from './store/redis-replay-store.js';
 
 const USAGE = `Usage: mcp-capsule [command]
@@ -59,27 +60,14 @@ async function revoke(args: readonly string[]): Promise<number> {
 }
 
 async function serve(): Promise<number> {
-  // Handlers first: a signal that arrives while starting must still shut down cleanly, not kill the process.
-  let running: Promise<{ close(): Promise<void> }> | undefined;
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    console.log(JSON.stringify({ time: new Date().toISOString(), level: 'info', msg: 'shutting down', signal }));
-    void (running ?? Promise.resolve(undefined))
-      .then((started) => started?.close())
-      .catch(() => {})
-      .then(() => {
-        // Let stdout drain (process.exit would cut pending log lines); leave anyway if a handle lingers.
-        process.exitCode = 0;
-        setTimeout(() => process.exit(0), 2000).unref();
-      });
-  };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
-
-  running = start();
-  await running;
+  await serveUntilSignalled(start, {
+    onSignal: (signal, handler) => process.once(signal, handler),
+    exit: (code) => {
+      // Let stdout drain (process.exit would cut pending log lines); leave anyway if a handle lingers.
+      process.exitCode = code;
+      setTimeout(() => process.exit(code), 2000).unref();
+    },
+  });
   return -1;
 }
 
