@@ -6,7 +6,6 @@ import { redactConfig } from './config/redact.js';
 import { generateMasterKey, keyId } from './crypto/keyring.js';
 import { createLogger } from './observability/logger.js';
 import { serveUntilSignalled } from './runtime/serve-common.js';
-import { RedisReplayStore } from './store/redis-replay-store.js';
 
 const USAGE = `Usage: mcp-capsule [command]
 
@@ -42,6 +41,7 @@ async function revoke(args: readonly string[]): Promise<number> {
       'CAPSULE_REDIS_URL: revoke writes to the shared set in Redis. Without Redis each instance keeps its own set: call POST /admin/revoke on every instance instead.',
     ]);
   }
+  const { RedisReplayStore } = await import('./store/redis-replay-store.js');
   const store = RedisReplayStore.connect(config.redis.url, { keyPrefix: config.redis.keyPrefix });
   try {
     if (!(await store.waitUntilReady(5000))) {

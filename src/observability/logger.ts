@@ -43,7 +43,7 @@ export interface LoggerOptions {
 /** One JSON object per line, ready for any log shipper. */
 export function createLogger(options: LoggerOptions = {}): Logger {
   const threshold = RANK[options.level ?? 'info'];
-  const write = options.write ?? ((line: string) => console.log(line));
+  const write = options.write ?? writeLine;
   const clock = options.clock ?? Date.now;
   const emit = (level: LogLevel) => (message: string, fields: LogFields = {}) => {
     if (RANK[level] < threshold) return;
@@ -53,3 +53,13 @@ export function createLogger(options: LoggerOptions = {}): Logger {
 }
 
 export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+type LineSink = { write(chunk: string): unknown };
+const stdout = (globalThis as { process?: { stdout?: LineSink } }).process?.stdout;
+
+/**
+ * One line to standard output. process.stdout.write where the runtime has it
+ * (Node, Bun, Deno): console.log formats its argument first and costs a
+ * measurable share of a proxied request.
+ */
+export const writeLine: (line: string) => void = stdout ? (line) => void stdout.write(`${line}\n`) : (line) => console.log(line);

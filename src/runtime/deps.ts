@@ -10,7 +10,7 @@ import { silentAudit, type AuditLog } from '../observability/audit.js';
 import type { Logger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
 import type { Forwarder } from '../proxy/forwarder.js';
-import { RedisReplayStore } from '../store/redis-replay-store.js';
+import type { RedisReplayStore } from '../store/redis-replay-store.js';
 import { MemoryReplayStore, type ReplayStore } from '../store/replay-store.js';
 import { SharedReplayStore } from '../store/shared-replay-store.js';
 import { countingUpstreamErrors } from '../upstream/counting-client.js';
@@ -108,6 +108,8 @@ async function replayStoreFor(
 ): Promise<{ replay: ReplayStore; shared?: { store: SharedReplayStore; backend: RedisReplayStore } }> {
   const local = new MemoryReplayStore({ clock: deps.clock });
   if (config.redis.url === undefined) return { replay: local };
+  // Imported only when configured: the Redis client is a sizeable share of start-up time.
+  const { RedisReplayStore } = await import('../store/redis-replay-store.js');
   const backend = RedisReplayStore.connect(config.redis.url, { keyPrefix: config.redis.keyPrefix });
   await backend.waitUntilReady(REDIS_STARTUP_WAIT_MS);
   const store = new SharedReplayStore(backend, local, {

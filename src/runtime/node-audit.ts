@@ -1,11 +1,12 @@
 import { createWriteStream, openSync, closeSync } from 'node:fs';
 import type { Clock } from '../crypto/capsule.js';
 import { createAuditLog, silentAudit, type AuditLog } from '../observability/audit.js';
+import { writeLine } from '../observability/logger.js';
 
 /** The audit log's destination on Node: stdout, nowhere, or a file opened for appending (checked at startup). */
 export function nodeAuditLog(destination: string, clock: Clock): { audit: AuditLog; close(): Promise<void> } {
   if (destination === 'off') return { audit: silentAudit, close: async () => {} };
-  if (destination === 'stdout') return { audit: createAuditLog((line) => console.log(line), clock), close: async () => {} };
+  if (destination === 'stdout') return { audit: createAuditLog(writeLine, clock), close: async () => {} };
   try {
     closeSync(openSync(destination, 'a'));
   } catch (error) {
