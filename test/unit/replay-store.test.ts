@@ -32,6 +32,14 @@ describe('MemoryReplayStore', () => {
     expect(await store.read(['nbf'])).toEqual([200]);
   });
 
+  it('stays within its bound by dropping the oldest writes first', async () => {
+    const store = new MemoryReplayStore({ max: 3 });
+    for (const key of ['a', 'b', 'c']) await store.markOnce(key, 60);
+    await store.raise('b', 5, 60); // a rewrite counts as new
+    await store.markOnce('d', 60);
+    expect(await store.read(['a', 'b', 'c', 'd'])).toEqual([undefined, 5, 1, 1]);
+  });
+
   it('forgets keys when their ttl is over, by the injected clock', async () => {
     const clock = manualClock();
     const store = new MemoryReplayStore({ clock });
