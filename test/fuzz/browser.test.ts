@@ -5,10 +5,10 @@
  * every redirect goes to the client's registered URI, the issuer or the upstream.
  */
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   BINDING,
-  buildFixture,
+  useFixture,
   capsuleVariant,
   encodeForm,
   expectSafeLocation,
@@ -25,20 +25,13 @@ import {
   REDIRECT_URI,
   RESOURCE,
   runs,
-  statusCounts,
   SCRIPT_PAYLOADS,
   scriptPayload,
   type Fixture,
 } from './harness.js';
 
 let f: Fixture;
-beforeAll(async () => {
-  f = await buildFixture();
-});
-afterAll(async () => {
-  await f?.close();
-  if (process.env.FUZZ_STATS) console.log([...statusCounts].map(([key, count]) => `${count}\t${key}`).sort().join('\n'));
-});
+useFixture((fixture) => (f = fixture));
 
 const CHALLENGE = 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM';
 const UPSTREAM = 'http://127.0.0.1:9';

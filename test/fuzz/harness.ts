@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import type { Hono } from 'hono';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import type { Config } from '../../src/config/schema.js';
 import type { CapsuleCodec } from '../../src/crypto/capsule.js';
 import type { CapsuleKind } from '../../src/crypto/keyring.js';
@@ -109,6 +109,22 @@ export interface Fixture {
   /** Replaces the FRESH markers in generated values by newly sealed single-use capsules (codes, refresh tokens, transactions). */
   readonly freshen: (pairs: ReadonlyArray<readonly [string, string]>) => Promise<Array<[string, string]>>;
   readonly close: () => Promise<void>;
+}
+
+/**
+ * One fixture for the calling test file: built before its tests, closed after,
+ * and with FUZZ_STATS set, how often each status came back.
+ */
+export function useFixture(receive: (fixture: Fixture) => void): void {
+  let fixture: Fixture | undefined;
+  beforeAll(async () => {
+    fixture = await buildFixture();
+    receive(fixture);
+  });
+  afterAll(async () => {
+    await fixture?.close();
+    if (process.env.FUZZ_STATS) console.log([...statusCounts].map(([key, count]) => `${count}\t${key}`).sort().join('\n'));
+  });
 }
 
 export async function buildFixture(overrides: Record<string, unknown> = {}): Promise<Fixture> {

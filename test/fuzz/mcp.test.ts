@@ -5,17 +5,11 @@
  * downstream's answer when the body is valid). Never a 5xx nor an error log.
  */
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildFixture, capsuleVariant, garbageText, readChecked, RESOURCE, runs, statusCounts, type Fixture } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { useFixture, capsuleVariant, garbageText, readChecked, RESOURCE, runs, type Fixture } from './harness.js';
 
 let f: Fixture;
-beforeAll(async () => {
-  f = await buildFixture();
-});
-afterAll(async () => {
-  await f?.close();
-  if (process.env.FUZZ_STATS) console.log([...statusCounts].map(([key, count]) => `${count}\t${key}`).sort().join('\n'));
-});
+useFixture((fixture) => (f = fixture));
 
 const METADATA = 'https://proxy.example.com/.well-known/oauth-protected-resource/mcp';
 const BEARER = /^Bearer[ ]+([A-Za-z0-9\-._~+/]+=*)$/i;

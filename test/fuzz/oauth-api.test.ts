@@ -4,11 +4,11 @@
  * /metrics. Invariant: never a 5xx nor an error log, always an OAuth-shaped JSON error.
  */
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   ADMIN_TOKEN,
   basicAuth,
-  buildFixture,
+  useFixture,
   capsuleVariant,
   encodeForm,
   expectOAuthError,
@@ -24,20 +24,13 @@ import {
   REDIRECT_URI,
   RESOURCE,
   runs,
-  statusCounts,
   scriptPayload,
   VERIFIER,
   type Fixture,
 } from './harness.js';
 
 let f: Fixture;
-beforeAll(async () => {
-  f = await buildFixture();
-});
-afterAll(async () => {
-  await f?.close();
-  if (process.env.FUZZ_STATS) console.log([...statusCounts].map(([key, count]) => `${count}\t${key}`).sort().join('\n'));
-});
+useFixture((fixture) => (f = fixture));
 
 const TOKEN_PARAMS = [
   'grant_type',

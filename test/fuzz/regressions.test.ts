@@ -1,16 +1,11 @@
 /**
  * Counterexamples the fuzz suites found, kept as fixed cases.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, buildFixture, expectOAuthError, expectSafePage, readChecked, type Fixture } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { ADMIN_TOKEN, useFixture, expectOAuthError, expectSafePage, readChecked, type Fixture } from './harness.js';
 
 let f: Fixture;
-beforeAll(async () => {
-  f = await buildFixture();
-});
-afterAll(async () => {
-  await f?.close();
-});
+useFixture((fixture) => (f = fixture));
 
 /** A body whose stream fails after the first bytes, as when the client disconnects mid-upload. */
 function abortedBody(first: string): ReadableStream<Uint8Array> {
