@@ -6,12 +6,12 @@ import type { Clock } from '../crypto/capsule.js';
 import type { AuditLog } from '../observability/audit.js';
 import { createApp } from '../http/app.js';
 import { createMetricsApp } from '../http/metrics.js';
-import { endpointsFor } from '../oauth/endpoints.js';
 import type { Logger } from '../observability/logger.js';
 import { createForwarder } from '../proxy/index.js';
 import { buildDeps } from './deps.js';
 import { nodeAuditLog } from './node-audit.js';
 import { nodeClientAddress } from './node-client-address.js';
+import { announceListening } from './serve-common.js';
 
 export interface RunningProxy {
   /** Where the server actually listens (the port resolved when 0 was asked for). */
@@ -51,21 +51,7 @@ export async function startNodeProxy(config: Config, logger: Logger, options: { 
   const metricsUrl = metricsServer ? `http://${host}:${(metricsServer.address() as AddressInfo).port}/metrics` : undefined;
 
   // Discovery may finish after listening; a failure is retried on the first login.
-  for (const upstream of deps.upstreamClients) {
-    upstream.ready().then(
-      () => logger.info('upstream provider ready'),
-      (error: unknown) => logger.warn('upstream discovery failed; retrying on the next sign-in', { error }),
-    );
-  }
-
-  const endpoints = endpointsFor(config);
-  logger.info('mcp-capsule listening', {
-    listen: `http://${host}:${address.port}`,
-    issuer: endpoints.issuer,
-    mcp_urls: endpoints.routes.map((route) => route.resource),
-    upstream_redirect_uri: endpoints.callback,
-    ...(metricsUrl ? { metrics_url: metricsUrl } : {}),
-  });
+  announceListening(logger, config, `http://${host}:${address.port}`, deps.upstreamClients, { metricsUrl });
 
   return {
     listenUrl: `http://${host}:${address.port}`,
