@@ -99,6 +99,16 @@ export class RuntimeProxy {
       .map((line) => JSON.parse(line) as Record<string, unknown>);
   }
 
+  /** Log lines once `count` of them match: lines are written at the end of an event-loop turn, so one may trail the response it belongs to. */
+  async logLinesWhen(matches: (line: Record<string, unknown>) => boolean, count = 1, timeoutMs = 5_000): Promise<Array<Record<string, unknown>>> {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const found = this.logLines.filter(matches);
+      if (found.length >= count || performance.now() > deadline) return found;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+
   /** Starts the proxy with exactly these settings (plus PATH and HOME) and waits until it says it listens. */
   static async start(runtime: Runtime, settings: Record<string, string>, publicUrl: string): Promise<RuntimeProxy> {
     const child = spawn(runtime.binary, [...runtime.args], {

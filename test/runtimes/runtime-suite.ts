@@ -187,7 +187,7 @@ export function runtimeSuite(runtime: Runtime): void {
         // Without the header, the socket's address counts.
         expect((await registerFrom()).status).toBe(201);
         expect((await registerFrom()).status).toBe(429);
-        const addresses = instance.logLines.filter((line) => line.msg === 'registration rate limit reached').map((line) => line.address);
+        const addresses = (await instance.logLinesWhen((line) => line.msg === 'registration rate limit reached', 2)).map((line) => line.address);
         expect(addresses).toEqual(['198.51.100.1', expect.stringMatching(/^(::ffff:)?127\.0\.0\.1$/)]);
 
         // metrics.port: scraped there, not on the main listener.
