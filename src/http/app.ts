@@ -15,9 +15,9 @@ export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
   app.use(accessLog(deps.logger, deps.clock));
   // Error bodies may quote what a caller sent; a browser must never sniff them into HTML.
-  app.use(async (c, next) => {
+  app.use(function noSniff(c, next) {
     c.header('X-Content-Type-Options', 'nosniff');
-    await next();
+    return next();
   });
   if (deps.config.metrics.enabled) app.use(requestMetrics(deps.metrics));
   app.get('/healthz', (c) => c.json({ status: 'ok' }));

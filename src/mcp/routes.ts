@@ -2,11 +2,12 @@ import { Hono, type Context } from 'hono';
 import { downstreamCredential, type DownstreamCredential } from '../downstream/credentials.js';
 import type { TokenSource } from '../downstream/modes/client-credentials.js';
 import { requestIdOf, statusSent } from '../http/access-log.js';
-import { apiCors } from '../http/cors.js';
+import { mcpCors } from '../http/cors.js';
 import type { AppDeps } from '../http/deps.js';
 import { auditUser, type AuditEvent } from '../observability/audit.js';
 import type { Endpoints, RouteEndpoints } from '../oauth/endpoints.js';
 import type { ForwardObserver, ForwardRequest } from '../proxy/forwarder.js';
+import { requestHeaderPairs } from '../proxy/context.js';
 import { outboundRequestHeaders } from '../proxy/outbound-headers.js';
 import { inspectMcpRequest } from './inspection/inspect-request.js';
 import { compileToolPolicy } from './inspection/tool-policy.js';
@@ -38,6 +39,22 @@ function mountRoute(app: Hono, deps: AppDeps, endpoint: RouteEndpoints, credenti
   const observer: ForwardObserver = {
     downstreamError: (kind) => deps.metrics.downstreamErrors.inc({ route: endpoint.path, kind }),
     streamOpened: () => deps.metrics.openStream(endpoint.path),
+  };
+
+  const routeUrl = new URL(route.url);
+  // The incoming query replaces the route's own, as for every request before.
+  routeUrl.search = '';
+  /** Where this request goes: the route's URL with the incoming query (and, on http routes, subpath). */
+  const downstreamTarget = (incomingUrl: string): URL => {
+    const queryAt = incomingUrl.indexOf('?');
+    // The common MCP request, no query: one URL for all of them (forwarders only read it).
+    if (route.kind === 'mcp' && queryAt === -1) return routeUrl;
+    const incoming = new URL(incomingUrl);
+    const target = new URL(routeUrl);
+    // http routes forward their subpaths too; MCP routes are one endpoint.
+    if (route.kind === 'http') target.pathname = target.pathname.replace(/\/+$/, '') + incoming.pathname.slice(endpoint.path.length);
+    target.search = incoming.search;
+    return target;
   };
 
   const handler = async (c: Context) => {
@@ -112,14 +129,10 @@ function mountRoute(app: Hono, deps: AppDeps, endpoint: RouteEndpoints, credenti
       inspected = inspection.forward;
     }
 
-    const incoming = new URL(c.req.url);
-    const target = new URL(route.url);
-    // http routes forward their subpaths too; MCP routes are one endpoint.
-    if (route.kind === 'http') target.pathname = target.pathname.replace(/\/+$/, '') + incoming.pathname.slice(endpoint.path.length);
-    target.search = incoming.search;
+    const target = downstreamTarget(c.req.url);
     const outbound = (credentialHeaders: Readonly<Record<string, string>>) => {
-      const headers = outboundRequestHeaders(c.req.raw.headers, { credential: credentialHeaders, ...(requestId ? { requestId } : {}) });
-      for (const name of outcome.strip ?? []) if (!(name in credentialHeaders)) headers.delete(name);
+      const headers = outboundRequestHeaders(requestHeaderPairs(c), { credential: credentialHeaders, ...(requestId ? { requestId } : {}) });
+      for (const name of outcome.strip ?? []) if (!(name in credentialHeaders)) delete headers[name.toLowerCase()];
       return headers;
     };
     const renew = outcome.renew;
@@ -139,10 +152,10 @@ function mountRoute(app: Hono, deps: AppDeps, endpoint: RouteEndpoints, credenti
     return finish(response, { outcome: 'allowed' });
   };
 
-  app.use(endpoint.path, apiCors());
+  app.use(endpoint.path, mcpCors());
   app.all(endpoint.path, handler);
   if (route.kind === 'http') {
-    app.use(`${endpoint.path}/*`, apiCors());
+    app.use(`${endpoint.path}/*`, mcpCors());
     app.all(`${endpoint.path}/*`, handler);
   }
 }

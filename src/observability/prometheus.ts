@@ -74,16 +74,18 @@ abstract class Family<L extends string, S> {
 
   /** The state of one label combination, created on first use; undefined once the family is full. */
   protected stateFor(labels: Labels<L> | undefined): S | undefined {
-    const values = this.labelNames.map((name) => {
+    // Called on every request: the key is built without intermediate arrays.
+    let key = '';
+    for (let i = 0; i < this.labelNames.length; i++) {
+      const name = this.labelNames[i]!;
       const value = labels?.[name];
       if (value === undefined) throw new Error(`metric ${this.name}: missing label ${name}`);
-      return String(value);
-    });
-    const key = values.join('\u0000');
+      key = i === 0 ? String(value) : `${key}\u0000${value}`;
+    }
     let entry = this.series.get(key);
     if (entry === undefined) {
       if (this.series.size >= this.#maxSeries) return undefined;
-      entry = { values, state: this.initial() };
+      entry = { values: this.labelNames.map((name) => String(labels![name])), state: this.initial() };
       this.series.set(key, entry);
     }
     return entry.state;

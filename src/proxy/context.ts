@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import type { HeaderPairs } from './outbound-headers.js';
 
 /**
  * True when an earlier handler (JSON-RPC inspection, policy) already read the request body
@@ -12,6 +13,19 @@ export function bodyAlreadyRead(c: Context): boolean {
 /** The body an earlier handler read, as bytes; for `c.req.json()` Hono cached the exact text. */
 export async function cachedBody(c: Context): Promise<Uint8Array<ArrayBuffer>> {
   return new Uint8Array(await c.req.arrayBuffer());
+}
+
+/**
+ * The request's headers as pairs: on Node straight from the parser's raw list (so no web
+ * `Headers` is built for them), elsewhere the request's own `Headers`.
+ */
+export function requestHeaderPairs(c: Context): HeaderPairs {
+  const raw = (c.env as { incoming?: { rawHeaders?: unknown } } | undefined)?.incoming?.rawHeaders;
+  return Array.isArray(raw) ? pairsOf(raw as readonly string[]) : c.req.raw.headers;
+}
+
+function* pairsOf(raw: readonly string[]): Generator<readonly [string, string]> {
+  for (let i = 0; i + 1 < raw.length; i += 2) yield [raw[i]!, raw[i + 1]!];
 }
 
 /**

@@ -9,7 +9,7 @@ import {
   reportInterruptedResponse,
 } from './failures.js';
 import { isEventStream, type BodyRewriter, type FailureContext, type ForwardRequest, type Forwarder } from './forwarder.js';
-import { responseHeadersToForward } from './outbound-headers.js';
+import { responseHeadersToForward, type OutboundHeaders } from './outbound-headers.js';
 import { bodyAsBytes } from './request-body.js';
 import { retryHeadersFor } from './unauthorized-retry.js';
 
@@ -135,7 +135,7 @@ export class FetchForwarder implements Forwarder {
   async #send(
     method: string,
     target: URL,
-    requestHeaders: Headers,
+    requestHeaders: Readonly<OutboundHeaders>,
     body: BodyInit | null,
     clientSignal: AbortSignal,
     context: FailureContext,

@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import type { OutboundHeaders } from './outbound-headers.js';
 
 /**
  * A synchronous, incremental rewrite of a response body: bytes in, bytes out. It may hold
@@ -42,7 +43,7 @@ export interface ForwardRequest extends FailureContext {
   /** Full downstream URL: the route's downstream origin and path plus the incoming query string. */
   readonly target: URL;
   /** Outbound request headers, already stripped of the client's credentials and given the downstream's. */
-  readonly headers: Headers;
+  readonly headers: Readonly<OutboundHeaders>;
   /**
    * The proxy's own challenge, sent in place of the downstream's WWW-Authenticate when
    * the downstream answers 401: the client must come back to the proxy for a new token,
@@ -62,7 +63,7 @@ export interface ForwardRequest extends FailureContext {
    * already read, or absent). Returning headers resends the request once with them, in full
    * place of `headers` (the 401 is discarded); returning undefined forwards the 401.
    */
-  readonly retryOnUnauthorized?: () => Promise<Headers | undefined>;
+  readonly retryOnUnauthorized?: () => Promise<Readonly<OutboundHeaders> | undefined>;
 }
 
 /**

@@ -55,6 +55,12 @@ const REQUEST_DROP: ReadonlySet<string> = new Set<string>([
 // `Mcp-Session-Id`, not cookies, so nothing legitimate is lost by dropping them.
 const RESPONSE_DROP: ReadonlySet<string> = new Set<string>([...HOP_BY_HOP, 'set-cookie']);
 
+/** Request headers for the downstream: lowercase names, repeats joined with ", " as fetch's Headers joins them. */
+export type OutboundHeaders = Record<string, string>;
+
+/** A request's headers as (name, value) pairs in any case: a web `Headers`, or Node's raw header list paired up. */
+export type HeaderPairs = Iterable<readonly [string, string]>;
+
 export interface OutboundHeaderOptions {
   /** The route's downstream credential, e.g. `{ authorization: 'Bearer …' }`; set after stripping. */
   readonly credential: Readonly<Record<string, string>>;
@@ -74,16 +80,27 @@ export function connectionTokens(value: string | string[] | null | undefined): R
   return tokens.size === 0 ? undefined : tokens;
 }
 
-/** Headers to send downstream for a request that arrived with `incoming`. */
-export function outboundRequestHeaders(incoming: Headers, options: OutboundHeaderOptions): Headers {
-  const named = connectionTokens(incoming.get('connection'));
-  const outbound = new Headers();
-  incoming.forEach((value, name) => {
-    if (REQUEST_DROP.has(name) || named?.has(name)) return;
-    outbound.append(name, value);
-  });
-  if (options.requestId !== undefined) outbound.set('x-request-id', options.requestId);
-  for (const [name, value] of Object.entries(options.credential)) outbound.set(name, value);
+/**
+ * Headers to send downstream for a request that arrived with `incoming`. A plain record,
+ * not a web `Headers`: on Node it is built from the parser's raw list and handed to undici
+ * as is, with no `Headers` object made on the way (that cost a measurable share of a call).
+ */
+export function outboundRequestHeaders(incoming: HeaderPairs, options: OutboundHeaderOptions): OutboundHeaders {
+  // No prototype: a header named `__proto__` or `constructor` is just a header.
+  const outbound: OutboundHeaders = Object.create(null) as OutboundHeaders;
+  let connection: string | undefined;
+  for (const [rawName, value] of incoming) {
+    const name = rawName.toLowerCase();
+    if (name === 'connection') connection = connection === undefined ? value : `${connection}, ${value}`;
+    // HTTP/2 pseudo-headers (`:path` …) describe the stream, not the message.
+    if (REQUEST_DROP.has(name) || name.startsWith(':')) continue;
+    const existing = outbound[name];
+    outbound[name] = existing === undefined ? value : `${existing}, ${value}`;
+  }
+  const named = connectionTokens(connection);
+  if (named !== undefined) for (const name of named) delete outbound[name];
+  if (options.requestId !== undefined) outbound['x-request-id'] = options.requestId;
+  for (const name in options.credential) outbound[name.toLowerCase()] = options.credential[name]!;
   return outbound;
 }
 

@@ -1,6 +1,7 @@
 import type { Logger } from '../observability/logger.js';
 import { describeTarget, errorCode } from './failures.js';
 import type { ForwardRequest } from './forwarder.js';
+import type { OutboundHeaders } from './outbound-headers.js';
 
 /**
  * The caller's new headers for one retry after a downstream 401, or undefined for none.
@@ -12,7 +13,7 @@ export async function retryHeadersFor(
   logger: Logger,
   target: URL,
   method: string,
-): Promise<Headers | undefined> {
+): Promise<Readonly<OutboundHeaders> | undefined> {
   try {
     return await request.retryOnUnauthorized?.();
   } catch (error) {

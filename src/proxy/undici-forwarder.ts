@@ -12,7 +12,7 @@ import { describeTarget, reportDownstreamFailure, reportInterruptedResponse } fr
 import { FetchForwarder } from './fetch-forwarder.js';
 import { isEventStream, type ForwardRequest, type Forwarder } from './forwarder.js';
 import { responseHeaderRecordToForward } from './outbound-headers.js';
-import type { HeaderRecord } from './outbound-headers.js';
+import type { HeaderRecord, OutboundHeaders } from './outbound-headers.js';
 import { nodeDecoders, pipeStages, rewriterTransform } from './node-body-rewriter.js';
 import { discard, shieldFromLateWrites } from './node-response.js';
 import { bodyAsBytes, hasBody, untouched } from './request-body.js';
@@ -106,7 +106,7 @@ export class UndiciForwarder implements Forwarder {
     outgoing.once('close', onClose);
     if (outgoing.destroyed) onClose();
 
-    const send = (headers: Headers) =>
+    const send = (headers: Readonly<OutboundHeaders>) =>
       pool.request({
         path: `${target.pathname}${target.search}`,
         method,

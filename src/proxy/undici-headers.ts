@@ -2,15 +2,14 @@
 import type { Readable } from 'node:stream';
 import type { Context } from 'hono';
 import { proxyHeaders } from './context.js';
-import type { HeaderRecord } from './outbound-headers.js';
+import type { HeaderRecord, OutboundHeaders } from './outbound-headers.js';
 
-/** Outbound headers as undici's record; bytes are framed by undici itself, and a rewritten response must arrive unencoded. */
-export function outboundRecord(headers: Headers, body: Readable | Uint8Array | null, rewriting: boolean): Record<string, string> {
-  const record: Record<string, string> = {};
-  headers.forEach((value, name) => {
-    record[name] = value;
-  });
-  if (body instanceof Uint8Array) delete record['content-length'];
+/** Outbound headers as undici sends them; bytes are framed by undici itself, and a rewritten response must arrive unencoded. */
+export function outboundRecord(headers: Readonly<OutboundHeaders>, body: Readable | Uint8Array | null, rewriting: boolean): Readonly<OutboundHeaders> {
+  const reframed = body instanceof Uint8Array && headers['content-length'] !== undefined;
+  if (!reframed && !rewriting) return headers;
+  const record: OutboundHeaders = { ...headers };
+  if (reframed) delete record['content-length'];
   if (rewriting) record['accept-encoding'] = 'identity';
   return record;
 }

@@ -45,13 +45,13 @@ describe('outboundRequestHeaders', () => {
       'upgrade', 'expect', 'authorization', 'cookie', 'proxy-authorization', 'x-forwarded-user', 'x-forwarded-email',
       'x-forwarded-name', 'x-forwarded-access-token',
     ]) {
-      expect(out.has(name), name).toBe(false);
+      expect(name in out, name).toBe(false);
     }
   });
 
   it('keeps MCP headers, accept, content-type, content-length and anything else', () => {
     const out = outboundRequestHeaders(incoming(), { credential: {} });
-    expect(Object.fromEntries(out)).toEqual({
+    expect({ ...out }).toEqual({
       'content-type': 'application/json',
       'content-length': '42',
       accept: 'application/json, text/event-stream',
@@ -69,9 +69,9 @@ describe('outboundRequestHeaders', () => {
     const out = outboundRequestHeaders(incoming(), {
       credential: { Authorization: 'Bearer upstream-token', 'X-Forwarded-User': 'alice@example.com' },
     });
-    expect(out.get('authorization')).toBe('Bearer upstream-token');
-    expect(out.get('x-forwarded-user')).toBe('alice@example.com');
-    expect(out.get('x-forwarded-email')).toBeNull();
+    expect(out['authorization']).toBe('Bearer upstream-token');
+    expect(out['x-forwarded-user']).toBe('alice@example.com');
+    expect(out['x-forwarded-email']).toBeUndefined();
   });
 
   it('does not modify the incoming headers', () => {
@@ -82,8 +82,43 @@ describe('outboundRequestHeaders', () => {
 
   it('sends the proxy’s request id in place of the one the client sent', () => {
     const sent = new Headers({ 'X-Request-Id': 'bad id from the client', 'X-Custom': 'kept' });
-    expect(outboundRequestHeaders(sent, { credential: {}, requestId: 'proxy-id-1' }).get('x-request-id')).toBe('proxy-id-1');
-    expect(outboundRequestHeaders(sent, { credential: {} }).get('x-request-id')).toBe('bad id from the client');
+    expect(outboundRequestHeaders(sent, { credential: {}, requestId: 'proxy-id-1' })['x-request-id']).toBe('proxy-id-1');
+    expect(outboundRequestHeaders(sent, { credential: {} })['x-request-id']).toBe('bad id from the client');
+  });
+});
+
+describe('outboundRequestHeaders from raw pairs (Node parser order and case)', () => {
+  const raw: Array<[string, string]> = [
+    ['Host', 'proxy.example'],
+    ['Accept', 'application/json'],
+    ['X-Multi', 'one'],
+    ['Connection', 'keep-alive'],
+    ['x-multi', 'two'],
+    ['Connection', 'X-Second-Hop'],
+    ['X-Second-Hop', 'hop'],
+    [':path', '/mcp'],
+    ['__proto__', 'plain'],
+    ['Constructor', 'plain too'],
+    ['Authorization', 'Bearer client-capsule'],
+  ];
+
+  it('lowercases names, joins repeats as fetch does, and honours every Connection header', () => {
+    const out = outboundRequestHeaders(raw, { credential: { Authorization: 'Bearer downstream' } });
+    expect(Object.entries(out)).toEqual([
+      ['accept', 'application/json'],
+      ['x-multi', 'one, two'],
+      ['__proto__', 'plain'],
+      ['constructor', 'plain too'],
+      ['authorization', 'Bearer downstream'],
+    ]);
+    expect(Object.getPrototypeOf(out)).toBeNull();
+  });
+
+  it('gives the same result as from a web Headers with the same fields', () => {
+    const fromWeb = outboundRequestHeaders(new Headers(raw.filter(([name]) => !name.startsWith(':') && name !== '__proto__')), { credential: {} });
+    const fromRaw = outboundRequestHeaders(raw, { credential: {} });
+    delete fromRaw['__proto__'];
+    expect({ ...fromRaw }).toEqual({ ...fromWeb });
   });
 });
 

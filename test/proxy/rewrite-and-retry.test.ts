@@ -8,7 +8,7 @@ import { idKey } from '../../src/mcp/inspection/jsonrpc.js';
 import { toolsListResponseRewrite } from '../../src/mcp/inspection/tools-list-filter.js';
 import { FetchForwarder } from '../../src/proxy/fetch-forwarder.js';
 import type { ForwardRequest, Forwarder } from '../../src/proxy/forwarder.js';
-import { outboundRequestHeaders } from '../../src/proxy/outbound-headers.js';
+import { outboundRequestHeaders, type OutboundHeaders } from '../../src/proxy/outbound-headers.js';
 import { readRequestBody } from '../../src/proxy/request-body.js';
 import { UndiciForwarder } from '../../src/proxy/undici-forwarder.js';
 import { drain, readUntil, recordingLogger, serveApp, startDownstream, within } from './harness.js';
@@ -57,11 +57,6 @@ const filterFor = (id: number) => ({
   transformResponse: toolsListResponseRewrite({ requestIds: new Set([idKey(id)]), isAllowed }),
 });
 const listRequest = (id: number) => JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/list' });
-const freshHeaders = (base: Headers) => {
-  const headers = new Headers(base);
-  headers.set('authorization', 'Bearer fresh');
-  return headers;
-};
 
 type Kind = 'undici (served)' | 'fetch (served)' | 'fetch fallback (app.request)';
 const KINDS: Kind[] = ['undici (served)', 'fetch (served)', 'fetch fallback (app.request)'];
@@ -168,7 +163,7 @@ describe.each(KINDS)('retry after 401 through %s', (kind) => {
   const send = (path: string, init?: RequestInit) => clients.get(kind)!(path, init);
   const payload = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"search","arguments":{"q":"é"}}}';
 
-  function retrying(calls: { count: number }, answer: (base: Headers) => Headers | undefined, read = true): string {
+  function retrying(calls: { count: number }, answer: (base: OutboundHeaders) => OutboundHeaders | undefined, read = true): string {
     return newCase({
       read,
       extras: () => ({
@@ -325,7 +320,7 @@ describe.each(['undici (served)', 'fetch (served)'] as const)('client disconnect
     app.get('/sse', (c) =>
       forwarder.forward(c, {
         target: new URL(`/sse${new URL(c.req.url).search}`, plain.origin),
-        headers: new Headers(),
+        headers: {},
         transformResponse: toolsListResponseRewrite({ requestIds: 'any', isAllowed }),
       }),
     );
