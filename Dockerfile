@@ -1,10 +1,11 @@
 # syntax=docker/dockerfile:1
-# Build stage: compile TypeScript with the full toolchain.
+# Build stage: compile TypeScript and bundle the CLI with the full toolchain.
 FROM node:24-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/bundle-cli.mjs ./scripts/
 COPY src ./src
 RUN npm run build && npm prune --omit=dev
 
