@@ -97,7 +97,8 @@ export function outboundRequestHeaders(incoming: HeaderPairs, options: OutboundH
     const existing = outbound[name];
     outbound[name] = existing === undefined ? value : `${existing}, ${value}`;
   }
-  const named = connectionTokens(connection);
+  // The usual values name nothing that is not dropped already (Keep-Alive is hop-by-hop).
+  const named = connection === 'keep-alive' || connection === 'close' ? undefined : connectionTokens(connection);
   if (named !== undefined) for (const name of named) delete outbound[name];
   if (options.requestId !== undefined) outbound['x-request-id'] = options.requestId;
   for (const name in options.credential) outbound[name.toLowerCase()] = options.credential[name]!;

@@ -4,9 +4,14 @@ import type { Context } from 'hono';
 import { proxyHeaders } from './context.js';
 import type { HeaderRecord, OutboundHeaders } from './outbound-headers.js';
 
-/** Outbound headers as undici sends them; bytes are framed by undici itself, and a rewritten response must arrive unencoded. */
+/**
+ * Outbound headers as undici sends them: bytes are framed by undici itself (a declared length
+ * that differs from them is dropped), and a rewritten response must arrive unencoded. The
+ * caller's record is copied only when something changes.
+ */
 export function outboundRecord(headers: Readonly<OutboundHeaders>, body: Readable | Uint8Array | null, rewriting: boolean): Readonly<OutboundHeaders> {
-  const reframed = body instanceof Uint8Array && headers['content-length'] !== undefined;
+  const declared = headers['content-length'];
+  const reframed = body instanceof Uint8Array && declared !== undefined && declared !== String(body.byteLength);
   if (!reframed && !rewriting) return headers;
   const record: OutboundHeaders = { ...headers };
   if (reframed) delete record['content-length'];
