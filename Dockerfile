@@ -5,7 +5,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
-COPY scripts/bundle-cli.mjs ./scripts/
+COPY scripts/bundle-cli.mjs scripts/undici-pools.cjs ./scripts/
 COPY src ./src
 RUN npm run build && npm prune --omit=dev
 

@@ -20,6 +20,34 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const BANNER = "import { createRequire as __capsuleCreateRequire } from 'node:module'; const require = __capsuleCreateRequire(import.meta.url);";
 
 /**
+ * `import { Pool } from 'undici'` (and Agent) resolves to the two pooled clients alone: the
+ * package's index loads all of undici, and the CLI uses nothing else from it.
+ * @type {import('esbuild').Plugin}
+ */
+const undiciPoolsOnly = {
+  name: 'undici-pools-only',
+  setup(build) {
+    build.onResolve({ filter: /^undici$/ }, () => ({ path: join(root, 'scripts/undici-pools.cjs') }));
+  },
+};
+
+/**
+ * zod's `locales` namespace (error messages in 50 languages, ~300 KB) is reachable from `z`,
+ * so the bundle would keep it all. The proxy never calls `z.locales`; zod's default English
+ * messages come from their own module and stay.
+ * @type {import('esbuild').Plugin}
+ */
+const withoutZodLocales = {
+  name: 'without-zod-locales',
+  setup(build) {
+    build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      /[\\/]node_modules[\\/]zod[\\/]/.test(args.importer) ? { path: 'zod-locales', namespace: 'without-zod-locales' } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'without-zod-locales' }, () => ({ contents: 'export {};', loader: 'js' }));
+  },
+};
+
+/**
  * @param {{ outdir: string }} options
  * @returns {Promise<{ entry: string }>}
  */
@@ -52,6 +80,7 @@ export async function bundleCli({ outdir }) {
     metafile: false,
     write: true,
     logLevel: 'warning',
+    plugins: [undiciPoolsOnly, withoutZodLocales],
   });
   if (result.errors.length > 0) throw new Error(`esbuild failed: ${result.errors.map((error) => error.text).join('; ')}`);
   const entry = join(out, 'cli.js');

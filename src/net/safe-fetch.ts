@@ -1,6 +1,6 @@
 import { concatBytes } from '../crypto/encoding.js';
 import type { LookupFunction } from 'node:net';
-import { Agent, request } from 'undici';
+import { Agent } from 'undici';
 import { SafeFetchError } from './errors.js';
 import { checkTarget, systemLookup, type HostLookup, type ResolvedAddress } from './target-guard.js';
 
@@ -126,9 +126,10 @@ export async function safeFetch(url: string, options: SafeFetchOptions = {}): Pr
         ...(options.ca ? { ca: typeof options.ca === 'string' ? options.ca : [...options.ca] } : {}),
       },
     });
-    const response = await request(target.url, {
+    const response = await agent.request({
+      origin: target.url.origin,
+      path: `${target.url.pathname}${target.url.search}`,
       method: 'GET',
-      dispatcher: agent,
       signal: controller.signal,
       headers: { accept: options.accept ?? 'application/json', 'accept-encoding': 'identity', 'user-agent': 'mcp-capsule' },
     });

@@ -109,6 +109,24 @@ describe('the bundled command line', () => {
     expect(loaded.size).toBeLessThan(15);
   });
 
+  it('carries only the parts of undici and zod the proxy uses', () => {
+    // What `serve` loads in production: the entry and, once configured, the Node runtime's chunk.
+    const runtime = readdirSync(join(outdir, 'chunks')).find((file) => file.startsWith('node-') && file.endsWith('.js'));
+    expect(runtime, 'the Node runtime chunk').toBeDefined();
+    const loaded = new Set([...staticClosure(cli), ...staticClosure(join(outdir, 'chunks', runtime!))]);
+    const loadedText = [...loaded].map((file) => readFileSync(file, 'utf8')).join('\n');
+    // undici: the pooled clients, not the package index with fetch, WebSocket and mocks.
+    expect(loadedText).toContain('node_modules/undici/lib/dispatcher/pool.js');
+    expect(loadedText).toContain('node_modules/undici/lib/dispatcher/agent.js');
+    expect(loadedText).not.toContain('node_modules/undici/index.js');
+    for (const unused of ['lib/web/fetch/index.js', 'lib/web/websocket/', 'lib/mock/', 'lib/cache/', 'lib/interceptor/']) {
+      expect(loadedText).not.toContain(`node_modules/undici/${unused}`);
+    }
+    // zod: English messages only, not its 50 locales.
+    expect(loadedText).toContain('Invalid input');
+    expect(loadedText).not.toContain('Ongeldige invoer'); // the Dutch locale's message
+  });
+
   it('keygen prints a 32-byte base64url key, run by node and through the shebang', async () => {
     for (const result of [await run(process.execPath, [cli, 'keygen']), await run(cli, ['keygen'])]) {
       expect(result.code, result.stderr).toBe(0);

@@ -1,0 +1,16 @@
+'use strict';
+/**
+ * What the bundled command line takes from undici: its pooled HTTP/1 clients (Pool, Agent).
+ * scripts/bundle-cli.mjs resolves `undici` here, so the bundle leaves out the rest of the
+ * package (fetch, WebSocket, mocks, caches, interceptors: about 500 KB that every start
+ * would parse and never use). As undici's own index.js does, the request API is put on
+ * Dispatcher.prototype, so pool.request() and agent.request() exist.
+ */
+const Dispatcher = require('undici/lib/dispatcher/dispatcher.js');
+
+Object.assign(Dispatcher.prototype, require('undici/lib/api/index.js'));
+
+module.exports = {
+  Pool: require('undici/lib/dispatcher/pool.js'),
+  Agent: require('undici/lib/dispatcher/agent.js'),
+};
