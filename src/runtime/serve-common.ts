@@ -2,7 +2,7 @@ import type { Context } from 'hono';
 import { ConfigError, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { endpointsFor } from '../oauth/endpoints.js';
-import { createLogger, type Logger } from '../observability/logger.js';
+import { createLogger, writeLine, type Logger } from '../observability/logger.js';
 import type { UpstreamClient } from '../upstream/upstream-client.js';
 
 /**
@@ -169,7 +169,8 @@ export async function serveUntilSignalled(start: () => Promise<{ close(): Promis
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    console.log(JSON.stringify({ time: new Date().toISOString(), level: 'info', msg: 'shutting down', signal }));
+    // Through the same batched writer as every other line, so it lands after them.
+    writeLine(JSON.stringify({ time: new Date().toISOString(), level: 'info', msg: 'shutting down', signal }));
     void (running ?? Promise.resolve(undefined))
       .then((started) => started?.close())
       .catch((error: unknown) => console.error(`mcp-capsule: shutdown: ${error instanceof Error ? error.message : String(error)}`))
