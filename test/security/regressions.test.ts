@@ -190,6 +190,7 @@ describe('security regressions: known failures of MCP OAuth proxies', () => {
     const refresh = (token: string) => tokenRequest(base, { grant_type: 'refresh_token', refresh_token: token, client_id: client.client_id });
     const rotated = await refresh(first.refresh_token);
     expect(rotated.status).toBe(200);
+    expect(rotated.body.refresh_token).not.toBe(first.refresh_token);
     clock.advance(REFRESH_REUSE_GRACE_SECONDS + 1);
     const replay = await refresh(first.refresh_token);
     expect(replay.status).toBe(400);
