@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { delay, http, HttpResponse, type RequestHandler } from 'msw';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { oidcDiscovery } from '../support/oidc-discovery.js';
 
 /** What the fake provider asserts about the person who "signs in" (there is no login form). */
 export interface FakeIdentity {
@@ -45,17 +46,9 @@ export async function fakeOidcProvider(issuer: string, clientId: string): Promis
       http.get(`${issuer}/.well-known/openid-configuration`, () =>
         provider.discoveryDown
           ? HttpResponse.error()
-          : HttpResponse.json({
-              issuer,
-              authorization_endpoint: `${issuer}/authorize`,
-              token_endpoint: `${issuer}/token`,
-              jwks_uri: `${issuer}/jwks`,
-              response_types_supported: ['code'],
-              subject_types_supported: ['public'],
-              id_token_signing_alg_values_supported: ['RS256'],
-              code_challenge_methods_supported: ['S256'],
-              authorization_response_iss_parameter_supported: true,
-            }),
+          : HttpResponse.json(
+              oidcDiscovery(issuer, { code_challenge_methods_supported: ['S256'], authorization_response_iss_parameter_supported: true }),
+            ),
       ),
       http.get(`${issuer}/jwks`, () => HttpResponse.json({ keys: [jwk] })),
       http.get(`${issuer}/authorize`, ({ request }) => {

@@ -8,6 +8,7 @@ import { TEST_KEY_A } from '../support/deps.js';
 import { freePort } from '../support/ports.js';
 import { authorizeUrl, CLIENT_REDIRECT, register, type RegisteredClient } from '../support/oauth-flow.js';
 import { LogCapture } from '../support/stack.js';
+import { oidcDiscovery } from '../support/oidc-discovery.js';
 
 /**
  * Faults a real identity provider will not produce on demand: a token endpoint
@@ -17,20 +18,11 @@ import { LogCapture } from '../support/stack.js';
 const ISSUER = 'https://idp.test';
 const DOWN_ISSUER = 'https://down.idp.test';
 
-const discovery = (issuer: string) => ({
-  issuer,
-  authorization_endpoint: `${issuer}/authorize`,
-  token_endpoint: `${issuer}/token`,
-  jwks_uri: `${issuer}/jwks`,
-  response_types_supported: ['code'],
-  subject_types_supported: ['public'],
-  id_token_signing_alg_values_supported: ['RS256'],
-});
 
 let tokenEndpoint: () => Response | Promise<Response> = () => HttpResponse.json({ error: 'unset' }, { status: 400 });
 
 const server = setupServer(
-  http.get(`${ISSUER}/.well-known/openid-configuration`, () => HttpResponse.json(discovery(ISSUER))),
+  http.get(`${ISSUER}/.well-known/openid-configuration`, () => HttpResponse.json(oidcDiscovery(ISSUER))),
   http.get(`${DOWN_ISSUER}/.well-known/openid-configuration`, () => HttpResponse.error()),
   http.post(`${ISSUER}/token`, () => tokenEndpoint()),
 );

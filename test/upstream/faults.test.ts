@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createUpstreamClient } from '../../src/upstream/create-upstream-client.js';
 import { resolveUpstream, upstreamSettingsSchema } from '../../src/upstream/settings.js';
 import { UpstreamError, type UpstreamClient, type UpstreamLoginSecrets } from '../../src/upstream/upstream-client.js';
+import { oidcDiscovery } from '../support/oidc-discovery.js';
 
 /**
  * What a provider does on a bad day, for an OpenID Connect (discovered) and a
@@ -19,16 +20,7 @@ const CLIENT_SECRET = 'fault-test-client-secret';
 const CODE = 'fault-test-authorization-code';
 const REFRESH_TOKEN = 'fault-test-refresh-token';
 
-const discoveryDocument = (overrides: Record<string, unknown> = {}) => ({
-  issuer: IDP,
-  authorization_endpoint: `${IDP}/authorize`,
-  token_endpoint: `${IDP}/token`,
-  jwks_uri: `${IDP}/jwks`,
-  response_types_supported: ['code'],
-  subject_types_supported: ['public'],
-  id_token_signing_alg_values_supported: ['RS256'],
-  ...overrides,
-});
+const discoveryDocument = (overrides: Record<string, unknown> = {}) => oidcDiscovery(IDP, overrides);
 
 type Handler = () => Response | Promise<Response>;
 let discovery: Handler = () => HttpResponse.json(discoveryDocument());

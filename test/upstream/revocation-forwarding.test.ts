@@ -7,6 +7,7 @@ import { createLogger } from '../../src/observability/logger.js';
 import { createForwarder } from '../../src/proxy/index.js';
 import { buildDeps } from '../../src/runtime/deps.js';
 import { testConfig } from '../support/deps.js';
+import { oidcDiscovery } from '../support/oidc-discovery.js';
 
 /**
  * /revoke tells the provider too (RFC 7009 at its revocation_endpoint). The
@@ -23,16 +24,7 @@ const received: URLSearchParams[] = [];
 
 const server = setupServer(
   http.get(`${IDP}/.well-known/openid-configuration`, () =>
-    HttpResponse.json({
-      issuer: IDP,
-      authorization_endpoint: `${IDP}/authorize`,
-      token_endpoint: `${IDP}/token`,
-      revocation_endpoint: `${IDP}/revoke`,
-      jwks_uri: `${IDP}/jwks`,
-      response_types_supported: ['code'],
-      subject_types_supported: ['public'],
-      id_token_signing_alg_values_supported: ['RS256'],
-    }),
+    HttpResponse.json(oidcDiscovery(IDP, { revocation_endpoint: `${IDP}/revoke` })),
   ),
   http.post(`${IDP}/revoke`, async ({ request }) => {
     received.push(new URLSearchParams(await request.text()));
