@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manualClock } from '../support/deps.js';
-import { connectWithOAuth, TestOAuthProvider, textOf } from '../support/mcp-client.js';
+import { connectWithOAuth, countdownWithProgress, TestOAuthProvider, textOf } from '../support/mcp-client.js';
 import { Stack } from '../support/stack.js';
 
 /**
@@ -62,12 +62,8 @@ describe('MCP SDK client through the proxy', () => {
   it('streams progress notifications of an SSE tool call as they happen', async () => {
     const provider = new TestOAuthProvider({ login: 'bob' });
     const { client } = await connectWithOAuth(stack.mcpUrl, provider);
-    const progress: Array<{ progress: number; at: number }> = [];
-    const result = await client.callTool({ name: 'countdown', arguments: { from: 3, delayMs: 150 } }, undefined, {
-      onprogress: (event) => progress.push({ progress: event.progress, at: performance.now() }),
-    });
-    const finished = performance.now();
-    expect(textOf(result)).toBe('liftoff');
+    const { text, progress, finished } = await countdownWithProgress(client);
+    expect(text).toBe('liftoff');
     expect(progress.map((event) => event.progress)).toEqual([1, 2, 3]);
     remember(provider);
     // The first event arrived well before the stream ended: nothing buffered it.

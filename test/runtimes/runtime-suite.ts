@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectWithOAuth, TestOAuthProvider, textOf } from '../support/mcp-client.js';
+import { connectWithOAuth, countdownWithProgress, TestOAuthProvider, textOf } from '../support/mcp-client.js';
 import { Browser } from '../support/browser.js';
 import { authorizeUrl, mcpPost, redeemCode, register, signIn, tokenRequest } from '../support/oauth-flow.js';
 import { freePort } from '../support/ports.js';
@@ -60,12 +60,8 @@ export function runtimeSuite(runtime: Runtime): void {
       expect(seen.authorization.length).toBeLessThan(200);
 
       // SSE: progress events arrive as they happen, not when the stream ends.
-      const progress: Array<{ progress: number; at: number }> = [];
-      const result = await client.callTool({ name: 'countdown', arguments: { from: 3, delayMs: 150 } }, undefined, {
-        onprogress: (event) => progress.push({ progress: event.progress, at: performance.now() }),
-      });
-      const finished = performance.now();
-      expect(textOf(result)).toBe('liftoff');
+      const { text, progress, finished } = await countdownWithProgress(client);
+      expect(text).toBe('liftoff');
       expect(progress.map((event) => event.progress)).toEqual([1, 2, 3]);
       expect(finished - progress[0]!.at).toBeGreaterThan(200);
 

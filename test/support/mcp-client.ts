@@ -105,3 +105,15 @@ export function textOf(result: unknown): string {
   const content = (result as { content?: Array<{ type: string; text?: string }> }).content ?? [];
   return content.map((part) => part.text ?? '').join('');
 }
+
+/**
+ * Calls the demo server's `countdown` tool (progress over SSE), noting when each progress
+ * event arrived and when the call ended, so a test can tell streamed events from buffered ones.
+ */
+export async function countdownWithProgress(client: Client): Promise<{ text: string; progress: Array<{ progress: number; at: number }>; finished: number }> {
+  const progress: Array<{ progress: number; at: number }> = [];
+  const result = await client.callTool({ name: 'countdown', arguments: { from: 3, delayMs: 150 } }, undefined, {
+    onprogress: (event) => progress.push({ progress: event.progress, at: performance.now() }),
+  });
+  return { text: textOf(result), progress, finished: performance.now() };
+}
