@@ -39,3 +39,8 @@ export class RateLimiter {
     return this.#windows.size;
   }
 }
+
+/** The key a request is counted under: the client address the runtime found, or one shared key where it knows none. */
+export function rateLimitKey(address: string | undefined): string {
+  return address ?? 'unknown';
+}

@@ -1,15 +1,15 @@
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import type { AppDeps } from '../http/deps.js';
 import { requestIdOf } from '../http/access-log.js';
 import { apiCors } from '../http/cors.js';
-import { RateLimiter } from '../http/rate-limit.js';
+import { RateLimiter, rateLimitKey } from '../http/rate-limit.js';
 import { auditUser } from '../observability/audit.js';
 import { authenticateClient } from './client-auth.js';
 import { PATHS, type Endpoints } from './endpoints.js';
-import { invalidClientMetadata, OAuthError, serverError, unsupportedGrantType } from './errors.js';
+import { invalidClientMetadata, OAuthError, serverError, tooManyRequests, unsupportedGrantType } from './errors.js';
 import { authorizationCodeGrant, refreshTokenGrant } from './grants.js';
 import { authorizationServerMetadata, protectedResourceMetadata } from './metadata.js';
-import { readFormParams, readLimitedText } from './params.js';
+import { readFormParams, readLimitedText, type Params } from './params.js';
 import { registerClient } from './register.js';
 import { introspectToken } from './introspect.js';
 import { forwardRevocation } from './forward-revocation.js';
@@ -24,6 +24,8 @@ export function apiRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
   const app = new Hono();
   const { capsules, config, keys, logger } = deps;
   const asMetadata = authorizationServerMetadata(config, endpoints);
+  /** What client authentication reads from a request; the address counts metadata document fetches. */
+  const requestOf = (c: Context, params: Params) => ({ authorization: c.req.header('authorization'), params, address: rateLimitKey(deps.clientAddress?.(c)) });
 
   for (const path of [PATHS.authorizationServerMetadata, `${PATHS.protectedResourceMetadata}/*`, PATHS.protectedResourceMetadata, PATHS.register, PATHS.token, PATHS.revoke]) {
     app.use(path, apiCors());
@@ -44,14 +46,10 @@ export function apiRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
   const registrations = new RateLimiter({ perMinute: config.registration.perMinute, clock: deps.clock });
   // With open registration off, /register does not exist and the metadata does not name it.
   if (endpoints.registration) app.post(PATHS.register, async (c) => {
-    const wait = registrations.take(deps.clientAddress?.(c) ?? 'unknown');
+    const wait = registrations.take(rateLimitKey(deps.clientAddress?.(c)));
     if (wait > 0) {
       logger.warn('registration rate limit reached', { address: deps.clientAddress?.(c), request_id: requestIdOf(c) });
-      return c.json(
-        { error: 'temporarily_unavailable', error_description: 'Too many registrations from this address; try again later.' },
-        429,
-        { ...NO_STORE, 'Retry-After': String(wait) },
-      );
+      throw tooManyRequests('Too many registrations from this address; try again later.', wait);
     }
     const mediaType = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
     if (mediaType !== 'application/json') throw invalidClientMetadata('The request body must be application/json.');
@@ -74,7 +72,7 @@ export function apiRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
     if (!(GRANT_TYPES as readonly string[]).includes(grantType)) {
       throw unsupportedGrantType(`Supported grant types: ${GRANT_TYPES.join(', ')}.`);
     }
-    const client = await authenticateClient(c.req.header('authorization'), params, {
+    const client = await authenticateClient(requestOf(c, params), {
       clients: deps.clients,
       keys,
       ...(deps.verifyAssertion ? { verifyAssertion: deps.verifyAssertion } : {}),
@@ -118,7 +116,7 @@ export function apiRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
 
   app.post(PATHS.revoke, async (c) => {
     const params = await readFormParams(c.req.raw);
-    const client = await authenticateClient(c.req.header('authorization'), params, {
+    const client = await authenticateClient(requestOf(c, params), {
       clients: deps.clients,
       keys,
       ...(deps.verifyAssertion ? { verifyAssertion: deps.verifyAssertion } : {}),
@@ -143,7 +141,7 @@ export function apiRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
 
   app.post(PATHS.introspect, async (c) => {
     const params = await readFormParams(c.req.raw);
-    const caller = await authenticateClient(c.req.header('authorization'), params, { clients: deps.clients, keys });
+    const caller = await authenticateClient(requestOf(c, params), { clients: deps.clients, keys });
     return c.json(await introspectToken(caller, params, { capsules, replay: deps.replay, endpoints }), 200, NO_STORE);
   });
 
@@ -158,6 +156,7 @@ export function apiRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
     }
     const headers: Record<string, string> = { ...NO_STORE };
     if (oauthError.challenge) headers['WWW-Authenticate'] = oauthError.challenge;
+    if (oauthError.retryAfterSeconds !== undefined) headers['Retry-After'] = String(oauthError.retryAfterSeconds);
     return c.json(oauthError.toJSON(), oauthError.status as 400, headers);
   });
 

@@ -36,6 +36,7 @@ interface Context {
 /** Steps 1 and 2: the client and its redirect URI, before anything may redirect. */
 async function checkClientAndRedirectUri(
   params: Params,
+  address: string,
   ctx: Context,
 ): Promise<{ client: ResolvedClient; redirectUri: string; registeredRedirectUri: string }> {
   let clientId: string;
@@ -46,11 +47,13 @@ async function checkClientAndRedirectUri(
   } catch (error) {
     throw new ErrorPage('Invalid request', error instanceof OAuthError ? error.description : 'The request is malformed.');
   }
-  const found = await ctx.clients.lookup(clientId);
+  const found = await ctx.clients.lookup(clientId, address);
   if ('problem' in found) {
-    throw found.problem === 'unavailable'
-      ? new ErrorPage('Application details unavailable', "The application's metadata document could not be fetched or is invalid, so it cannot sign in here.", 400, found.detail)
-      : new ErrorPage('Unknown application', 'This application is not registered here, or its registration has expired. Reconnect it from your MCP client.', 400, found.detail);
+    throw found.problem === 'rate-limited'
+      ? new ErrorPage('Too many requests', 'Too many sign-in attempts from this address; try again in a minute.', 429, found.detail)
+      : found.problem === 'unavailable'
+        ? new ErrorPage('Application details unavailable', "The application's metadata document could not be fetched or is invalid, so it cannot sign in here.", 400, found.detail)
+        : new ErrorPage('Unknown application', 'This application is not registered here, or its registration has expired. Reconnect it from your MCP client.', 400, found.detail);
   }
   const client = found.client;
   const registered = client.registration.redirect_uris;
@@ -73,11 +76,12 @@ function grantedScope(requested: string | undefined, offered: readonly string[],
 /**
  * Validates an authorization request in the order OAuth 2.1 §4.1.2.1 demands:
  * client and redirect URI first (errors shown as a page), then everything else
- * (errors returned to the client by redirect).
+ * (errors returned to the client by redirect). `address` is the requester's, which a
+ * metadata document fetch is counted against.
  */
-export async function validateAuthorizationRequest(query: URLSearchParams, ctx: Context): Promise<ValidatedAuthorization> {
+export async function validateAuthorizationRequest(query: URLSearchParams, address: string, ctx: Context): Promise<ValidatedAuthorization> {
   const params = new Params(query);
-  const { client, redirectUri, registeredRedirectUri } = await checkClientAndRedirectUri(params, ctx);
+  const { client, redirectUri, registeredRedirectUri } = await checkClientAndRedirectUri(params, address, ctx);
 
   let state: string | undefined;
   try {

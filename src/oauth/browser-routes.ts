@@ -1,8 +1,7 @@
 import { Hono, type Context } from 'hono';
 import { isLoopbackHost } from '../config/primitives.js';
 import { CapsuleError } from '../crypto/capsule.js';
-import { RateLimiter } from '../http/rate-limit.js';
-import { looksLikeClientIdUrl } from './cimd/client-id-url.js';
+import { rateLimitKey } from '../http/rate-limit.js';
 import type { AuthorizationRequest } from '../crypto/capsule-schemas.js';
 import { randomToken, shortDigest } from '../crypto/encoding.js';
 import type { AppDeps } from '../http/deps.js';
@@ -21,7 +20,6 @@ import { consentPage, errorPage, PAGE_SECURITY_HEADERS } from './pages.js';
 import { readFormParams } from './params.js';
 
 const BINDING_VALUE = /^[A-Za-z0-9_-]{43}$/;
-const METADATA_DOCUMENT_LOOKUPS_PER_MINUTE = 60;
 
 /** True when the issuer is plain-http loopback and the request came in under another loopback name for the same port. */
 function loopbackAliasOfIssuer(host: string | undefined, issuer: string): boolean {
@@ -107,19 +105,12 @@ export function browserRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
     return c.redirect(target.href, status);
   };
 
-  // Each unknown URL client_id costs an outbound fetch: bound how many one address can make us try.
-  const documentLookups = new RateLimiter({ perMinute: METADATA_DOCUMENT_LOOKUPS_PER_MINUTE, clock: deps.clock });
-
   app.get(PATHS.authorize, async (c) => {
     // Locally, localhost and 127.0.0.1 are different cookie sites: a browser sent to the other
     // name would lose its binding cookie at the callback, so send it to the issuer's own host.
     const sameMachineAlias = loopbackAliasOfIssuer(c.req.header('host'), endpoints.issuer);
     if (sameMachineAlias) return c.redirect(endpoints.issuer + PATHS.authorize + new URL(c.req.url).search, 302);
-    const clientIdParam = new URL(c.req.url).searchParams.get('client_id') ?? '';
-    if (looksLikeClientIdUrl(clientIdParam) && documentLookups.take(deps.clientAddress?.(c) ?? 'unknown') > 0) {
-      throw new ErrorPage('Too many requests', 'Too many sign-in attempts from this address; try again in a minute.', 429);
-    }
-    const validated = await validateAuthorizationRequest(new URL(c.req.url).searchParams, { clients: deps.clients, config, endpoints });
+    const validated = await validateAuthorizationRequest(new URL(c.req.url).searchParams, rateLimitKey(deps.clientAddress?.(c)), { clients: deps.clients, config, endpoints });
     const request = await pendingAuthorization(validated, bindBrowser(c), { capsules, config });
     if (!validated.client.requireConsent) return redirectUpstream(c, request, 302);
     const consent = await openOrUndefined('consent', readCookie(c, COOKIE.consent, secure));

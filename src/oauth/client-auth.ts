@@ -2,7 +2,7 @@ import { verifyClientSecret } from '../crypto/client-secret.js';
 import { timingSafeEqualStrings } from '../crypto/encoding.js';
 import type { KeyRing } from '../crypto/keyring.js';
 import type { ClientAuthMethod, ClientDirectory, ResolvedClient } from './clients.js';
-import { invalidClient, invalidRequest, OAuthError } from './errors.js';
+import { invalidClient, invalidRequest, OAuthError, tooManyRequests } from './errors.js';
 import type { Params } from './params.js';
 
 /**
@@ -71,7 +71,11 @@ function assertionIssuer(assertion: string): string | undefined {
  * registered (OAuth 2.1 §2.4, §3.2.1): none, client_secret_post,
  * client_secret_basic, or private_key_jwt for metadata-document clients.
  */
-export async function authenticateClient(authorization: string | undefined, params: Params, deps: ClientAuthDeps): Promise<ResolvedClient> {
+export async function authenticateClient(
+  request: { readonly authorization: string | undefined; readonly params: Params; readonly address: string },
+  deps: ClientAuthDeps,
+): Promise<ResolvedClient> {
+  const { authorization, params } = request;
   const usedBasic = authorization !== undefined && /^Basic\s/i.test(authorization);
   const basic = usedBasic ? decodeBasic(authorization!) : undefined;
   if (usedBasic && !basic) throw rejectClient('The Basic authorization header is malformed.');
@@ -84,8 +88,14 @@ export async function authenticateClient(authorization: string | undefined, para
   const clientId = basic?.id ?? bodyId ?? (assertion ? assertionIssuer(assertion) : undefined);
   if (clientId === undefined) throw rejectClient('Client authentication is required.');
   if (bodyId !== undefined && bodyId !== clientId) throw invalidRequest('client_id does not match the authenticated client.');
-  const client = await deps.clients.resolve(clientId);
-  if (!client) throw rejectClient('The client is unknown or its registration is no longer valid; register again.');
+  const found = await deps.clients.lookup(clientId, request.address);
+  if ('problem' in found) {
+    if (found.problem === 'rate-limited') {
+      throw tooManyRequests('Too many client metadata documents fetched for this address; try again later.', found.retryAfterSeconds, found.detail);
+    }
+    throw rejectClient('The client is unknown or its registration is no longer valid; register again.', found.detail);
+  }
+  const { client } = found;
 
   const method = client.registration.token_endpoint_auth_method;
   const used: ClientAuthMethod = basic ? 'client_secret_basic' : bodySecret !== undefined ? 'client_secret_post' : assertion ? 'private_key_jwt' : 'none';

@@ -30,15 +30,22 @@ export type ResolvedClient =
   | (ClientBase & { readonly kind: 'configured'; readonly secret: string | undefined })
   | (ClientBase & { readonly kind: 'metadata-document'; readonly document: ClientMetadataDocument });
 
+/** Why a metadata document cannot be used: `unavailable`, not fetched or invalid; `rate-limited`, the address caused too many fetches. */
+export type DocumentProblem =
+  | { readonly problem: 'unavailable'; readonly detail: string }
+  | { readonly problem: 'rate-limited'; readonly detail: string; readonly retryAfterSeconds: number };
+
 export type ClientLookup =
   | { readonly client: ResolvedClient }
-  /** `unknown`: not a client of ours. `unavailable`: its metadata document could not be fetched or is invalid. */
-  | { readonly problem: 'unknown' | 'unavailable'; readonly detail: string };
+  /** `unknown`: not a client of ours. */
+  | { readonly problem: 'unknown'; readonly detail: string }
+  | DocumentProblem;
 
 export interface MetadataDocumentResolver {
   /** Whether this client_id is a URL naming a metadata document this deployment accepts. */
   accepts(clientId: string): boolean;
-  resolve(clientId: string): Promise<ClientMetadataDocument>;
+  /** The document, fetched (counted against `address`, the requesting client's) or from the cache; never throws. */
+  resolve(clientId: string, address: string): Promise<{ readonly document: ClientMetadataDocument } | DocumentProblem>;
 }
 
 export class ClientDirectory {
@@ -55,14 +62,15 @@ export class ClientDirectory {
     this.configured = new Map(deps.configured.map((client) => [client.client_id, client]));
   }
 
-  async lookup(clientId: string): Promise<ClientLookup> {
+  /** The client a client_id names; `address` is the requesting client's, for the limit on metadata document fetches. */
+  async lookup(clientId: string, address: string): Promise<ClientLookup> {
     const cid = await shortDigest(clientId);
     const configured = this.configured.get(clientId);
     if (configured) {
       const { client_secret: secret, require_consent: requireConsent, ...registration } = configured;
       return { client: { kind: 'configured', clientId, cid, registration, requireConsent, secret } };
     }
-    if (this.deps.documents?.accepts(clientId)) return this.lookupDocument(clientId, cid, this.deps.documents);
+    if (this.deps.documents?.accepts(clientId)) return this.lookupDocument(clientId, cid, address, this.deps.documents);
     try {
       const { payload, kid } = await this.deps.capsules.openWithKid('client', clientId);
       return { client: { kind: 'registered', clientId, cid, registration: payload, requireConsent: true, kid } };
@@ -72,20 +80,13 @@ export class ClientDirectory {
     }
   }
 
-  private async lookupDocument(clientId: string, cid: string, documents: MetadataDocumentResolver): Promise<ClientLookup> {
-    try {
-      const document = await documents.resolve(clientId);
-      return { client: { kind: 'metadata-document', clientId, cid, registration: document, requireConsent: true, document } };
-    } catch (error) {
-      const detail = error instanceof Error ? error.message : String(error);
-      this.deps.logger.info('client metadata document refused', { client_id: clientId, detail });
-      return { problem: 'unavailable', detail };
+  private async lookupDocument(clientId: string, cid: string, address: string, documents: MetadataDocumentResolver): Promise<ClientLookup> {
+    const found = await documents.resolve(clientId, address);
+    if ('problem' in found) {
+      if (found.problem === 'unavailable') this.deps.logger.info('client metadata document refused', { client_id: clientId, detail: found.detail });
+      return found;
     }
-  }
-
-  /** The client, or undefined for any problem; for callers that answer every failure alike. */
-  async resolve(clientId: string): Promise<ResolvedClient | undefined> {
-    const found = await this.lookup(clientId);
-    return 'client' in found ? found.client : undefined;
+    const { document } = found;
+    return { client: { kind: 'metadata-document', clientId, cid, registration: document, requireConsent: true, document } };
   }
 }

@@ -6,6 +6,8 @@
 export class OAuthError extends Error {
   /** A WWW-Authenticate challenge to send with the error (invalid_client over HTTP authentication). */
   challenge: string | undefined;
+  /** Seconds to send as Retry-After with a 429. */
+  retryAfterSeconds: number | undefined;
 
   constructor(
     readonly error: string,
@@ -30,6 +32,16 @@ export const invalidScope = (description: string) => new OAuthError('invalid_sco
 export const unsupportedGrantType = (description: string) => new OAuthError('unsupported_grant_type', description, 400);
 export const invalidRedirectUri = (description: string) => new OAuthError('invalid_redirect_uri', description, 400);
 export const invalidClientMetadata = (description: string) => new OAuthError('invalid_client_metadata', description, 400);
+/**
+ * Too many requests from one client address: 429 (RFC 6585 §4) with Retry-After, as RFC 9126
+ * §2.3 does at its endpoint; RFC 6749 §5.2 has no code for it, and invalid_client would tell
+ * a legitimate client its registration is gone.
+ */
+export function tooManyRequests(description: string, retryAfterSeconds: number, detail?: string): OAuthError {
+  const error = new OAuthError('temporarily_unavailable', description, 429, detail);
+  error.retryAfterSeconds = retryAfterSeconds;
+  return error;
+}
 export const serverError = (detail: string) =>
   new OAuthError('server_error', 'The server could not complete the request.', 500, detail);
 export const temporarilyUnavailable = (detail: string) =>

@@ -12,6 +12,9 @@ const logger = {
   error: (message: string, fields?: Record<string, unknown>) => void logs.push({ message, fields }),
 };
 
+/** The client address every request here comes from. */
+const ADDRESS = '192.0.2.1';
+
 let counter = 0;
 /** A fresh path per test, so cached documents never leak between tests. */
 function freshClient(handler: (clientId: string) => Handler): { clientId: string; path: string; hits: () => number } {
@@ -55,22 +58,22 @@ describe('resolving a valid document (C3, C5, C8)', () => {
   it('returns the validated document and serves the second resolve from the cache', async () => {
     const client = freshClient((id) => json(documentFor(id, { application_type: 'native' })));
     const { documents } = resolver();
-    const document = await documents.resolve(client.clientId);
+    const document = await documents.resolve(client.clientId, ADDRESS);
     expect(document).toMatchObject({ client_id: client.clientId, client_name: 'Test Client', token_endpoint_auth_method: 'none' });
     expect(document).not.toHaveProperty('application_type');
-    await documents.resolve(client.clientId);
+    await documents.resolve(client.clientId, ADDRESS);
     expect(client.hits()).toBe(1);
   });
 
   it('honours Cache-Control max-age with the injected clock', async () => {
     const client = freshClient((id) => json(documentFor(id), { 'cache-control': 'max-age=120' }));
     const { documents, clock } = resolver();
-    await documents.resolve(client.clientId);
+    await documents.resolve(client.clientId, ADDRESS);
     clock.advance(119);
-    await documents.resolve(client.clientId);
+    await documents.resolve(client.clientId, ADDRESS);
     expect(client.hits()).toBe(1);
     clock.advance(2);
-    await documents.resolve(client.clientId);
+    await documents.resolve(client.clientId, ADDRESS);
     expect(client.hits()).toBe(2);
   });
 
@@ -78,39 +81,39 @@ describe('resolving a valid document (C3, C5, C8)', () => {
     const short = freshClient((id) => json(documentFor(id), { 'cache-control': 'max-age=5' }));
     const long = freshClient((id) => json(documentFor(id), { 'cache-control': 'max-age=31536000' }));
     const { documents, clock } = resolver({ minCacheSeconds: 60, maxCacheSeconds: 3_600 });
-    await Promise.all([documents.resolve(short.clientId), documents.resolve(long.clientId)]);
+    await Promise.all([documents.resolve(short.clientId, ADDRESS), documents.resolve(long.clientId, ADDRESS)]);
     clock.advance(30);
-    await Promise.all([documents.resolve(short.clientId), documents.resolve(long.clientId)]);
+    await Promise.all([documents.resolve(short.clientId, ADDRESS), documents.resolve(long.clientId, ADDRESS)]);
     expect([short.hits(), long.hits()]).toEqual([1, 1]);
     clock.advance(31);
-    await documents.resolve(short.clientId);
+    await documents.resolve(short.clientId, ADDRESS);
     expect(short.hits()).toBe(2);
     clock.advance(3_600);
-    await documents.resolve(long.clientId);
+    await documents.resolve(long.clientId, ADDRESS);
     expect(long.hits()).toBe(2);
   });
 
   it('keeps a no-store document only for the minimum, and not at all when the minimum is 0', async () => {
     const client = freshClient((id) => json(documentFor(id), { 'cache-control': 'no-store' }));
     const { documents, clock } = resolver({ minCacheSeconds: 60 });
-    await documents.resolve(client.clientId);
+    await documents.resolve(client.clientId, ADDRESS);
     clock.advance(59);
-    await documents.resolve(client.clientId);
+    await documents.resolve(client.clientId, ADDRESS);
     expect(client.hits()).toBe(1);
     clock.advance(2);
-    await documents.resolve(client.clientId);
+    await documents.resolve(client.clientId, ADDRESS);
     expect(client.hits()).toBe(2);
 
     const strict = resolver({ minCacheSeconds: 0 }).documents;
-    await strict.resolve(client.clientId);
-    await strict.resolve(client.clientId);
+    await strict.resolve(client.clientId, ADDRESS);
+    await strict.resolve(client.clientId, ADDRESS);
     expect(client.hits()).toBe(4);
   });
 
   it('shares one fetch between concurrent resolves of the same URL', async () => {
     const client = freshClient((id) => (req, res, origin) => setTimeout(() => json(documentFor(id))(req, res, origin), 100));
     const { documents } = resolver();
-    const results = await Promise.all(Array.from({ length: 5 }, () => documents.resolve(client.clientId)));
+    const results = await Promise.all(Array.from({ length: 5 }, () => documents.resolve(client.clientId, ADDRESS)));
     expect(results.every((document) => document.client_id === client.clientId)).toBe(true);
     expect(client.hits()).toBe(1);
   });
@@ -127,21 +130,21 @@ describe('refusing bad documents, never cached (C4, C5, C7, C8)', () => {
     let broken = true;
     const client = freshClient((id) => (req, res, origin) => json(broken ? makeDocument(id) : documentFor(id))(req, res, origin));
     const { documents } = resolver();
-    const error = await refusal(documents.resolve(client.clientId));
+    const error = await refusal(documents.resolve(client.clientId, ADDRESS));
     expect(error.code).toBe('invalid_document');
     expect(error.detail).toMatch(detail);
     expect(error.message).not.toMatch(/hunter2/);
     expect(logs).toEqual([expect.objectContaining({ fields: expect.objectContaining({ reason: 'invalid_document' }) })]);
-    expect((await refusal(documents.resolve(client.clientId))).code).toBe('invalid_document');
+    expect((await refusal(documents.resolve(client.clientId, ADDRESS))).code).toBe('invalid_document');
     expect(client.hits()).toBe(2);
     broken = false;
-    await expect(documents.resolve(client.clientId)).resolves.toMatchObject({ client_id: client.clientId });
+    await expect(documents.resolve(client.clientId, ADDRESS)).resolves.toMatchObject({ client_id: client.clientId });
     expect(client.hits()).toBe(3);
   });
 
   it('refuses a body that is not JSON', async () => {
     const client = freshClient(() => (_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<html></html>'));
-    const error = await refusal(resolver().documents.resolve(client.clientId));
+    const error = await refusal(resolver().documents.resolve(client.clientId, ADDRESS));
     expect([error.code, error.detail]).toEqual(['invalid_document', 'the body is not UTF-8 JSON']);
   });
 
@@ -158,7 +161,7 @@ describe('refusing bad documents, never cached (C4, C5, C7, C8)', () => {
         res.end(text.slice(3_000));
       }
     });
-    const error = await refusal(resolver().documents.resolve(client.clientId));
+    const error = await refusal(resolver().documents.resolve(client.clientId, ADDRESS));
     expect(error.code).toBe('fetch_failed');
     expect(error.detail).toMatch(/^too_large/);
   });
@@ -166,7 +169,7 @@ describe('refusing bad documents, never cached (C4, C5, C7, C8)', () => {
   it('does not follow a redirect to another document', async () => {
     const target = freshClient((id) => json(documentFor(id)));
     const client = freshClient(() => (_req, res) => res.writeHead(301, { location: target.clientId }).end());
-    const error = await refusal(resolver().documents.resolve(client.clientId));
+    const error = await refusal(resolver().documents.resolve(client.clientId, ADDRESS));
     expect(error.detail).toMatch(/^redirect/);
     expect(target.hits()).toBe(0);
   });
@@ -175,26 +178,26 @@ describe('refusing bad documents, never cached (C4, C5, C7, C8)', () => {
     let failing = true;
     const client = freshClient((id) => (req, res, origin) => (failing ? res.writeHead(status).end('{}') : json(documentFor(id))(req, res, origin)));
     const { documents } = resolver();
-    const error = await refusal(documents.resolve(client.clientId));
+    const error = await refusal(documents.resolve(client.clientId, ADDRESS));
     expect([error.code, error.detail]).toEqual(['fetch_failed', `http_status: The server answered with status ${status}.`]);
-    await refusal(documents.resolve(client.clientId));
+    await refusal(documents.resolve(client.clientId, ADDRESS));
     expect(client.hits()).toBe(2);
     failing = false;
-    await documents.resolve(client.clientId);
+    await documents.resolve(client.clientId, ADDRESS);
     expect(client.hits()).toBe(3);
   });
 
   it('gives up on a slow server after the timeout', async () => {
     const client = freshClient(() => () => undefined);
     const started = Date.now();
-    const error = await refusal(resolver({ fetchTimeoutMs: 300 }).documents.resolve(client.clientId));
+    const error = await refusal(resolver({ fetchTimeoutMs: 300 }).documents.resolve(client.clientId, ADDRESS));
     expect(error.detail).toMatch(/^timeout/);
     expect(Date.now() - started).toBeLessThan(3_000);
   });
 
   it('refuses a malformed client_id URL without fetching anything', async () => {
     const client = freshClient((id) => json(documentFor(id)));
-    const error = await refusal(resolver().documents.resolve(`${client.clientId}?v=2`));
+    const error = await refusal(resolver().documents.resolve(`${client.clientId}?v=2`, ADDRESS));
     expect([error.code, error.detail]).toEqual(['invalid_client_id', 'client_id must not contain a query']);
     expect(client.hits()).toBe(0);
   });
@@ -205,9 +208,9 @@ describe('the production setting', () => {
     const client = freshClient((id) => json(documentFor(id)));
     const { documents } = resolver({ allowPrivateNetwork: false });
     const connections = server.seen.connections;
-    expect((await refusal(documents.resolve(client.clientId))).code).toBe('invalid_client_id');
+    expect((await refusal(documents.resolve(client.clientId, ADDRESS))).code).toBe('invalid_client_id');
     const https = client.clientId.replace('http://', 'https://');
-    const error = await refusal(documents.resolve(https));
+    const error = await refusal(documents.resolve(https, ADDRESS));
     expect([error.code, error.detail]).toEqual(['fetch_failed', expect.stringMatching(/^forbidden_address/)]);
     expect(server.seen.connections).toBe(connections);
     expect(client.hits()).toBe(0);

@@ -1,12 +1,13 @@
 import type { Logger } from '../../observability/logger.js';
 import { silentLogger } from '../../observability/logger.js';
+import { RateLimiter } from '../../http/rate-limit.js';
 import { SafeFetchError } from '../../net/errors.js';
 import { safeFetch, DEFAULT_FETCH_TIMEOUT_MS, DEFAULT_MAX_BYTES } from '../../net/safe-fetch.js';
 import type { HostLookup } from '../../net/target-guard.js';
 import { cacheBoundsFrom, cacheLifetimeSeconds, type CacheBounds } from './cache-lifetime.js';
 import { clientIdUrlProblem } from './client-id-url.js';
 import { parseClientMetadataDocument, type ClientMetadataDocument } from './document.js';
-import { ClientMetadataError } from './errors.js';
+import { ClientMetadataError, ClientMetadataFetchLimited } from './errors.js';
 import { FetchCache } from './fetch-cache.js';
 
 /** Every default of the resolver, in one place. */
@@ -17,6 +18,7 @@ export const CLIENT_METADATA_DEFAULTS = {
   maxCacheSeconds: 24 * 60 * 60,
   defaultCacheSeconds: 5 * 60,
   maxEntries: 1_000,
+  fetchesPerAddressPerMinute: 60,
 } as const;
 
 export interface ClientMetadataDocumentsOptions {
@@ -34,6 +36,8 @@ export interface ClientMetadataDocumentsOptions {
   /** Lifetime when the response has no caching headers (clamped to the bounds as well). */
   defaultCacheSeconds?: number;
   maxEntries?: number;
+  /** Document fetches one client address may cause per minute; documents served from the cache do not count. */
+  fetchesPerAddressPerMinute?: number;
   /** DNS resolution, injectable for tests. */
   lookup?: HostLookup;
   /** Told of every cache lookup, for metrics: true for a hit. */
@@ -52,21 +56,35 @@ export class ClientMetadataDocuments {
   private readonly clock: () => number;
   private readonly logger: Logger;
   private readonly bounds: CacheBounds;
+  private readonly fetchesPerAddress: RateLimiter;
 
   constructor(private readonly options: ClientMetadataDocumentsOptions) {
     this.clock = options.clock ?? Date.now;
     this.logger = options.logger ?? silentLogger;
     this.bounds = cacheBoundsFrom(options, CLIENT_METADATA_DEFAULTS);
     this.cache = new FetchCache(options.maxEntries ?? CLIENT_METADATA_DEFAULTS.maxEntries, this.clock, options.onCacheLookup);
+    this.fetchesPerAddress = new RateLimiter({
+      perMinute: options.fetchesPerAddressPerMinute ?? CLIENT_METADATA_DEFAULTS.fetchesPerAddressPerMinute,
+      clock: this.clock,
+    });
   }
 
-  /** The validated document for a URL client_id, or a ClientMetadataError. */
-  async resolve(clientId: string): Promise<ClientMetadataDocument> {
+  /**
+   * The validated document for a URL client_id, or a ClientMetadataError; `address` is the
+   * client address the request came from, which each actual fetch is counted against.
+   */
+  async resolve(clientId: string, address: string): Promise<ClientMetadataDocument> {
     const problem = clientIdUrlProblem(clientId, { allowHttpLoopback: this.options.allowPrivateNetwork });
     if (problem) {
       throw new ClientMetadataError('invalid_client_id', 'The client_id is not a valid client metadata document URL.', `client_id ${problem}`);
     }
-    return this.cache.get(clientId, () => this.load(clientId));
+    return this.cache.get(clientId, async () => {
+      // Only here does a URL become an outbound request: a cached document, or one already
+      // being fetched for someone else, costs the caller nothing, so known clients keep working.
+      const wait = this.fetchesPerAddress.take(address);
+      if (wait > 0) throw new ClientMetadataFetchLimited(wait);
+      return this.load(clientId);
+    });
   }
 
   /** Drops a cached document, e.g. after an operator blocks a client. */

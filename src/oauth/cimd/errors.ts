@@ -2,7 +2,7 @@
  * Why a URL client_id could not be used. `message` is wire-safe; `detail` (the fetch
  * error code, the offending document member) is for the log only.
  */
-export type ClientMetadataErrorCode = 'invalid_client_id' | 'fetch_failed' | 'invalid_document';
+export type ClientMetadataErrorCode = 'invalid_client_id' | 'fetch_failed' | 'invalid_document' | 'too_many_fetches';
 
 export class ClientMetadataError extends Error {
   override readonly name = 'ClientMetadataError';
@@ -13,6 +13,13 @@ export class ClientMetadataError extends Error {
     readonly detail?: string,
   ) {
     super(message);
+  }
+}
+
+/** The requesting address has caused its share of document fetches; nothing was fetched. */
+export class ClientMetadataFetchLimited extends ClientMetadataError {
+  constructor(readonly retryAfterSeconds: number) {
+    super('too_many_fetches', 'Too many client metadata documents were fetched for this address.', `fetch limit reached; retry in ${retryAfterSeconds}s`);
   }
 }
 

@@ -6,7 +6,7 @@ import type { AssertionVerifier } from '../client-auth.js';
 import type { MetadataDocumentResolver } from '../clients.js';
 import { looksLikeClientIdUrl } from './client-id-url.js';
 import { ClientMetadataDocuments } from './document-cache.js';
-import { ClientMetadataError } from './errors.js';
+import { ClientMetadataError, ClientMetadataFetchLimited } from './errors.js';
 import { ClientJwksCache } from './jwks-cache.js';
 import { verifyClientAssertion } from './private-key-jwt.js';
 
@@ -32,13 +32,14 @@ export function metadataDocumentSupport(
   return {
     documents: {
       accepts: looksLikeClientIdUrl,
-      resolve: async (clientId) => {
+      resolve: async (clientId, address) => {
         try {
-          return await documents.resolve(clientId);
+          return { document: await documents.resolve(clientId, address) };
         } catch (error) {
-          // The detail names what failed (fetch, size, schema); it goes to the log with the client_id.
-          if (error instanceof ClientMetadataError) throw new Error(`${error.code}: ${error.detail ?? error.message}`);
-          throw error;
+          // The detail names what failed (fetch, size, schema, the fetch limit); it goes to the log with the client_id.
+          const detail = error instanceof ClientMetadataError ? `${error.code}: ${error.detail ?? error.message}` : String(error);
+          if (error instanceof ClientMetadataFetchLimited) return { problem: 'rate-limited', detail, retryAfterSeconds: error.retryAfterSeconds };
+          return { problem: 'unavailable', detail };
         }
       },
     },
