@@ -3,6 +3,8 @@ import { ConfigError } from '../../src/config/load.js';
 import { CapsuleError } from '../../src/crypto/capsule.js';
 import { parseClientMetadataDocument } from '../../src/oauth/cimd/document.js';
 import { isDisplayableName } from '../../src/oauth/client-name.js';
+import { ClientDirectory } from '../../src/oauth/clients.js';
+import { silentLogger } from '../../src/observability/logger.js';
 import { consentKey, hasApproval, withApproval } from '../../src/oauth/consent.js';
 import { codecFor, TEST_KEY_A, testConfig } from '../support/deps.js';
 
@@ -54,6 +56,16 @@ describe('client names where they enter', () => {
     expect(refused.ok).toBe(false);
     expect(!refused.ok && refused.problem).toMatch(/^client_name: must be visible text/);
     expect(parseClientMetadataDocument(document('Café 日本'), context).ok).toBe(true);
+  });
+  it('a registration sealed before the rule keeps working, but its hidden-character name is not shown', async () => {
+    const { codec } = await codecFor([TEST_KEY_A]);
+    const directory = new ClientDirectory({ capsules: codec, configured: [], documents: undefined, logger: silentLogger });
+    const sealed = (client_name: string) =>
+      codec.seal('client', { client_name, redirect_uris: ['https://app.example/cb'], token_endpoint_auth_method: 'none', grant_types: ['authorization_code'], response_types: ['code'], iat: codec.nowSeconds() });
+    const spoofed = await directory.resolve(await sealed('Calendar \u202Eelgoog'));
+    expect(spoofed?.registration.redirect_uris).toEqual(['https://app.example/cb']);
+    expect(spoofed?.registration.client_name).toBeUndefined();
+    expect((await directory.resolve(await sealed('Café 日本')))?.registration.client_name).toBe('Café 日本');
   });
 });
 
