@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { clientNameSchema } from '../oauth/client-name.js';
 
 /**
  * Clients the operator registers in configuration, for deployments that turn
@@ -13,7 +14,7 @@ export const staticClientSchema = z
       .max(200)
       .refine((id) => !/^https?:\/\//i.test(id), 'must not be a URL (URL client_ids are client metadata documents)'),
     client_secret: z.string().min(16, 'must be at least 16 characters').optional(),
-    client_name: z.string().max(200).optional(),
+    client_name: clientNameSchema.optional(),
     redirect_uris: z.array(z.string().min(1)).min(1),
     token_endpoint_auth_method: z.enum(['none', 'client_secret_basic', 'client_secret_post']).optional(),
     grant_types: z.array(z.enum(['authorization_code', 'refresh_token'])).min(1).default(['authorization_code', 'refresh_token']),

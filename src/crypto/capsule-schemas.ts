@@ -60,13 +60,20 @@ export const authorizationRequestSchema = z.object({
   upstream_nonce: z.string(),
   /** Digest of the random value in this browser's binding cookie. */
   binding: z.string(),
-  /** What an approval is remembered under: the client and the registered redirect URI the request matched. */
+  /** What an approval is remembered under: the client, the registered redirect URI the request matched, and the resource. */
   consent_key: z.string(),
   jti: z.string(),
   exp: epochSeconds,
 });
 
+/**
+ * Approvals of format 2 name the MCP server as well as the client and redirect URI. Cookies of
+ * the earlier format do not parse, so they grant nothing and the next approval replaces them.
+ */
+export const CONSENT_FORMAT = 2;
+
 export const consentCapsuleSchema = z.object({
+  v: z.literal(CONSENT_FORMAT),
   approvals: z.array(z.object({ key: z.string(), at: epochSeconds })).max(50),
   exp: epochSeconds,
 });

@@ -150,7 +150,7 @@ export async function pendingAuthorization(
     upstream_verifier: oauth.generateRandomCodeVerifier(),
     upstream_nonce: oauth.generateRandomNonce(),
     binding: await shortDigest(bindingValue),
-    consent_key: await consentKey(validated.client.cid, validated.registeredRedirectUri),
+    consent_key: await consentKey(validated.client.cid, validated.registeredRedirectUri, validated.resource),
     jti: oauth.generateRandomState(),
     exp: ctx.capsules.nowSeconds() + ctx.config.ttl.transaction,
   };

@@ -4,6 +4,7 @@ import { CapsuleError } from '../crypto/capsule.js';
 import { shortDigest } from '../crypto/encoding.js';
 import type { Logger } from '../observability/logger.js';
 import type { ClientMetadataDocument } from './cimd/document.js';
+import { isDisplayableName } from './client-name.js';
 
 export type ClientAuthMethod = 'none' | 'client_secret_post' | 'client_secret_basic' | 'private_key_jwt';
 
@@ -73,7 +74,9 @@ export class ClientDirectory {
     if (this.deps.documents?.accepts(clientId)) return this.lookupDocument(clientId, cid, address, this.deps.documents);
     try {
       const { payload, kid } = await this.deps.capsules.openWithKid('client', clientId);
-      return { client: { kind: 'registered', clientId, cid, registration: payload, requireConsent: true, kid } };
+      // Registrations sealed before names were checked may carry one that cannot be shown as it is.
+      const registration = payload.client_name === undefined || isDisplayableName(payload.client_name) ? payload : { ...payload, client_name: undefined };
+      return { client: { kind: 'registered', clientId, cid, registration, requireConsent: true, kid } };
     } catch (error) {
       if (error instanceof CapsuleError) return { problem: 'unknown', detail: error.reason };
       throw error;

@@ -64,14 +64,23 @@ function isLoopbackRedirect(uri: string): boolean {
   }
 }
 
-function downstreamShare(mode: DownstreamAuthMode, provider: string, scopeText: string): string {
+/**
+ * A string the client chose (its name, its redirect URI and host, its document URL), escaped and
+ * isolated, so that whatever direction its characters run, the sentence around it keeps its order.
+ */
+function clientText(text: string, tag?: 'strong' | 'code'): string {
+  const isolated = `<bdi>${escapeHtml(text)}</bdi>`;
+  return tag ? `<${tag}>${isolated}</${tag}>` : isolated;
+}
+
+function downstreamShare(mode: DownstreamAuthMode, server: string, provider: string, scopeText: string): string {
   switch (mode) {
     case 'identity-headers':
-      return `the MCP server learns your user ID, name and email address at ${provider}, and gets an access token for your account there${scopeText}`;
+      return `${server} receives your identity at ${provider} in request headers (your user ID, name and verified email address) and an access token for your account there${scopeText}`;
     case 'upstream-token':
-      return `the MCP server gets an access token for your account at ${provider}${scopeText}`;
+      return `${server} receives an access token for your account at ${provider}${scopeText}`;
     default:
-      return `the MCP server is called with this proxy's own credential and gets nothing from your account at ${provider}`;
+      return `${server} receives nothing of yours: it is called with this proxy's own credential`;
   }
 }
 
@@ -80,28 +89,29 @@ function describeSource(source: ConsentView['clientSource']): string {
     case 'configured':
       return 'This application was registered by the administrator of this server.';
     case 'metadata-document':
-      return `The application is published by <strong>${escapeHtml(redirectHost(source.url))}</strong> (<code>${escapeHtml(source.url)}</code>); its name is what that site says.`;
+      return `The application is published by ${clientText(redirectHost(source.url), 'strong')} (${clientText(source.url, 'code')}); its name is what that site says.`;
     default:
       return 'The application registered itself; its name was chosen by whoever registered it.';
   }
 }
 
 export function consentPage(view: ConsentView): string {
-  const name = view.clientName ? escapeHtml(view.clientName) : 'An unnamed application';
+  const name = view.clientName ? clientText(view.clientName) : 'An unnamed application';
   const provider = `<strong>${escapeHtml(view.providerHost)}</strong>`;
+  const server = `<code>${escapeHtml(view.resource)}</code>`;
   const scopes = view.upstreamScopes.filter((scope) => scope !== 'offline_access');
   const scopeText = scopes.length ? ` (scopes <code>${escapeHtml(scopes.join(' '))}</code>)` : '';
   const shared = [
-    `the application gets a token that lets it use this MCP server as you${view.grantedScope ? `, with <code>${escapeHtml(view.grantedScope)}</code>` : ''}; it never sees your ${provider} credentials`,
-    downstreamShare(view.downstreamReceives, provider, scopeText),
+    `the application gets a token that lets it use ${server} as you${view.grantedScope ? `, with <code>${escapeHtml(view.grantedScope)}</code>` : ''}; it never sees your ${provider} credentials`,
+    downstreamShare(view.downstreamReceives, `the MCP server at ${server}`, provider, scopeText),
   ];
   const loopbackWarning = isLoopbackRedirect(view.redirectUri)
     ? '<p class="warn">This application receives the result on your own computer. Only continue if you just started this connection yourself.</p>'
     : '';
   return layout(
     'Allow access?',
-    `<h1>${name} wants to use <code>${escapeHtml(view.resource)}</code> as you</h1>
-<p>${describeSource(view.clientSource)} After you sign in, you will be sent to <strong>${escapeHtml(redirectHost(view.redirectUri))}</strong> (<code>${escapeHtml(view.redirectUri)}</code>).</p>
+    `<h1>${name} wants to use ${server} as you</h1>
+<p>${describeSource(view.clientSource)} After you sign in, you will be sent to ${clientText(redirectHost(view.redirectUri), 'strong')} (${clientText(view.redirectUri, 'code')}).</p>
 ${loopbackWarning}
 <p>You will sign in at ${provider}. If you approve:</p><ul>${shared.map((item) => `<li>${item}</li>`).join('')}</ul>
 <form method="post" action="${escapeHtml(view.action)}">

@@ -3,6 +3,7 @@ import type { CapsuleCodec } from '../crypto/capsule.js';
 import { TOKEN_ENDPOINT_AUTH_METHODS, type ClientRegistration } from '../crypto/capsule-schemas.js';
 import { deriveClientSecret } from '../crypto/client-secret.js';
 import type { KeyRing } from '../crypto/keyring.js';
+import { clientNameSchema, DISPLAYABLE_NAME_RULE } from './client-name.js';
 import { invalidClientMetadata, invalidRedirectUri, OAuthError } from './errors.js';
 import { redirectUriProblem } from './redirect-uri.js';
 
@@ -24,7 +25,7 @@ export const registrationRequestSchema = z.object({
   token_endpoint_auth_method: z.enum(TOKEN_ENDPOINT_AUTH_METHODS).default('client_secret_basic'),
   grant_types: z.array(z.enum(SUPPORTED_GRANT_TYPES)).min(1).default(['authorization_code']),
   response_types: z.array(z.literal('code')).min(1).default(['code']),
-  client_name: z.string().max(MAX_TEXT).optional(),
+  client_name: clientNameSchema.optional(),
   client_uri: z.url({ protocol: /^https$/ }).max(MAX_URI).optional(),
   logo_uri: z.url({ protocol: /^https$/ }).max(MAX_URI).optional(),
   scope: z.string().max(1000).optional(),
@@ -41,6 +42,7 @@ function metadataError(error: z.ZodError): OAuthError {
   }
   if (field === 'grant_types') return invalidClientMetadata(`grant_types may contain only ${SUPPORTED_GRANT_TYPES.join(', ')}.`);
   if (field === 'response_types') return invalidClientMetadata('response_types may contain only code.');
+  if (field === 'client_name') return invalidClientMetadata(`client_name ${DISPLAYABLE_NAME_RULE}.`);
   return invalidClientMetadata(`The ${field} field is invalid.`);
 }
 

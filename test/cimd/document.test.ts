@@ -53,7 +53,7 @@ describe('client metadata document schema (C4, C5, C7)', () => {
     [{ ...base, client_id: 'https://APP.example.com/oauth/client.json' }, /client_id: must equal/],
     [{ client_id: CLIENT_ID, redirect_uris: base.redirect_uris }, /client_name/],
     [{ ...base, client_name: '   ' }, /client_name/],
-    [{ ...base, client_name: 'Evil\u0000App' }, /client_name: must not contain control/],
+    [{ ...base, client_name: 'Evil\u0000App' }, /client_name: must be visible text/],
     [{ ...base, redirect_uris: [] }, /redirect_uris/],
     [{ client_id: CLIENT_ID, client_name: 'x' }, /redirect_uris/],
     [{ ...base, redirect_uris: ['http://app.example.com/callback'] }, /redirect_uris\[0\]: must use https/],

@@ -11,6 +11,7 @@ import type { Hono } from 'hono';
 import { afterAll, beforeAll, expect } from 'vitest';
 import type { Config } from '../../src/config/schema.js';
 import type { CapsuleCodec } from '../../src/crypto/capsule.js';
+import { CONSENT_FORMAT } from '../../src/crypto/capsule-schemas.js';
 import type { CapsuleKind } from '../../src/crypto/keyring.js';
 import { base64url, shortDigest, utf8 } from '../../src/crypto/encoding.js';
 import { s256Challenge } from '../../src/crypto/pkce.js';
@@ -174,7 +175,7 @@ export async function buildFixture(overrides: Record<string, unknown> = {}): Pro
     client: publicClient.id,
     pending: await capsules.seal('pending', request),
     transaction: await capsules.seal('transaction', { ...request, jti: 'jti-transaction' }),
-    consent: await capsules.seal('consent', { approvals: [{ key: 'key', at: now }], exp: now + 600 }),
+    consent: await capsules.seal('consent', { v: CONSENT_FORMAT, approvals: [{ key: 'key', at: now }], exp: now + 600 }),
     code: await capsules.seal('code', {
       identity,
       upstream: { access_token: 'upstream-access' },

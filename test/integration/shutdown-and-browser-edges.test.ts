@@ -45,7 +45,7 @@ describe('consent form and local hosts', () => {
     const client = await register(stack.publicUrl, { client_name: 'Named Client' });
     const page = await new Browser().get(await authorizeUrl(stack.publicUrl, client));
     expect(page.body).toContain(new URL(stack.idp.issuer).host);
-    expect(page.body).toContain('the MCP server gets an access token for your account');
+    expect(page.body).toContain('receives an access token for your account');
     expect(page.body).not.toContain('offline_access');
   });
 });

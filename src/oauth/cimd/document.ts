@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isLoopbackHost } from '../../config/primitives.js';
+import { clientNameSchema } from '../client-name.js';
 import { redirectUriProblem } from '../redirect-uri.js';
 
 /** The JWS algorithms a client may sign its assertions with: asymmetric only. */
@@ -55,12 +56,11 @@ export interface DocumentContext {
 
 const SHARED_SECRET_METHODS = new Set(['client_secret_basic', 'client_secret_post', 'client_secret_jwt']);
 const KNOWN_GRANTS = new Set<string>(['authorization_code', 'refresh_token']);
-const CONTROL = /[\u0000-\u001f\u007f]/;
 
 const shortText = z.string().max(200);
 const rawDocument = z.looseObject({
   client_id: z.string(),
-  client_name: z.string().trim().min(1).max(200).refine((name) => !CONTROL.test(name), 'must not contain control characters'),
+  client_name: clientNameSchema,
   redirect_uris: z.array(z.string()).min(1).max(20),
   token_endpoint_auth_method: z.string().default('none'),
   grant_types: z.array(z.string()).max(10).default(['authorization_code']),
