@@ -13,6 +13,7 @@ import { inspectMcpRequest } from './inspection/inspect-request.js';
 import { compileToolPolicy } from './inspection/tool-policy.js';
 import { verifyBearer } from './bearer.js';
 import { bearerChallenge } from './challenge.js';
+import { allowedOriginsFor, originGuard } from './origin-guard.js';
 
 const INVALID_TOKEN = 'The access token is invalid or expired.';
 
@@ -152,10 +153,14 @@ function mountRoute(app: Hono, deps: AppDeps, endpoint: RouteEndpoints, credenti
     return finish(response, { outcome: 'allowed' });
   };
 
-  app.use(endpoint.path, mcpCors());
+  const allowedOrigins = allowedOriginsFor(route, deps.config.publicUrl);
+  const refused = (c: Context, origin: string) => deps.logger.info('request origin refused', { route: endpoint.path, origin, request_id: requestIdOf(c) });
+  // The origin is checked first of all: a refused one gets neither a preflight answer nor CORS headers.
+  const middleware = allowedOrigins ? [originGuard(allowedOrigins, refused), mcpCors()] : [mcpCors()];
+  app.use(endpoint.path, ...middleware);
   app.all(endpoint.path, handler);
   if (route.kind === 'http') {
-    app.use(`${endpoint.path}/*`, mcpCors());
+    app.use(`${endpoint.path}/*`, ...middleware);
     app.all(`${endpoint.path}/*`, handler);
   }
 }
