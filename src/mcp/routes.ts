@@ -13,7 +13,7 @@ import { inspectMcpRequest } from './inspection/inspect-request.js';
 import { compileToolPolicy } from './inspection/tool-policy.js';
 import { verifyBearer } from './bearer.js';
 import { bearerChallenge } from './challenge.js';
-import { allowedOriginsFor, originGuard } from './origin-guard.js';
+import { rebindingGuards } from './origin-guard.js';
 
 const INVALID_TOKEN = 'The access token is invalid or expired.';
 
@@ -153,10 +153,8 @@ function mountRoute(app: Hono, deps: AppDeps, endpoint: RouteEndpoints, credenti
     return finish(response, { outcome: 'allowed' });
   };
 
-  const allowedOrigins = allowedOriginsFor(route, deps.config.publicUrl);
-  const refused = (c: Context, origin: string) => deps.logger.info('request origin refused', { route: endpoint.path, origin, request_id: requestIdOf(c) });
-  // The origin is checked first of all: a refused one gets neither a preflight answer nor CORS headers.
-  const middleware = allowedOrigins ? [originGuard(allowedOrigins, refused), mcpCors()] : [mcpCors()];
+  const refused = (c: Context, header: string, value: string) => deps.logger.info(`request ${header} refused`, { route: endpoint.path, [header]: value, request_id: requestIdOf(c) });
+  const middleware = [...rebindingGuards(route, deps.config.publicUrl, refused), mcpCors()];
   app.use(endpoint.path, ...middleware);
   app.all(endpoint.path, handler);
   if (route.kind === 'http') {

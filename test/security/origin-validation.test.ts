@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mcpPost, redeemCode, register, signIn, type RegisteredClient } from '../support/oauth-flow.js';
+import { initializeRequest, mcpPost, redeemCode, register, signIn, type RegisteredClient } from '../support/oauth-flow.js';
 import { Stack } from '../support/stack.js';
 
 /**
  * DNS rebinding, played from the attacker's page: its script runs on an origin of its own
  * (http://evil.example) and sends requests to the proxy's address. The MCP Streamable HTTP
- * transport requires the server to check `Origin` and answer an invalid one with 403.
+ * transport requires the server to check `Origin` and answer an invalid one with 403. The page's
+ * same-origin GETs carry no Origin, only a Host naming its site; the proxy here runs on loopback.
  */
 const EVIL = 'http://evil.example';
 const APP = 'https://app.example.com';
@@ -50,6 +52,23 @@ describe('Origin validation on MCP and http routes (DNS rebinding)', () => {
       url: `${base}${path}?probe=${id}`,
       reachedDownstream: () => stack.demo.requests.some((request) => request.path.includes(id)),
     };
+  }
+
+  /** A request with the Host header a rebinding page's browser sends (fetch cannot set Host). */
+  function withHost(url: string, host: string, method = 'GET'): Promise<Response> {
+    return new Promise((resolve, reject) => {
+      const request = httpRequest(url, { method, headers: { host, 'content-type': 'application/json', accept: 'application/json, text/event-stream' } }, (incoming) => {
+        const chunks: Buffer[] = [];
+        incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
+        incoming.on('end', () => {
+          const headers = new Headers();
+          for (const [name, value] of Object.entries(incoming.headers)) if (typeof value === 'string') headers.set(name, value);
+          resolve(new Response(incoming.statusCode === 204 ? null : Buffer.concat(chunks), { status: incoming.statusCode!, headers }));
+        });
+      });
+      request.on('error', reject);
+      request.end(method === 'POST' ? JSON.stringify(initializeRequest()) : undefined);
+    });
   }
 
   async function expectRefused(response: Response): Promise<void> {
@@ -102,6 +121,16 @@ describe('Origin validation on MCP and http routes (DNS rebinding)', () => {
       await expectRefused(response);
       expect(target.reachedDownstream()).toBe(false);
     });
+    it('its same-origin requests, which carry no Origin, name its own host: refused on a proxy serving loopback', async () => {
+      for (const [path, method] of [
+        ['/public', 'POST'],
+        ['/api/v1/models', 'GET'],
+      ] as const) {
+        const target = probe(path);
+        await expectRefused(await withHost(target.url, `evil.example.com:${new URL(base).port}`, method));
+        expect(target.reachedDownstream(), path).toBe(false);
+      }
+    });
   });
 
   describe('control', () => {
@@ -117,6 +146,14 @@ describe('Origin validation on MCP and http routes (DNS rebinding)', () => {
       const http = probe('/api/mcp');
       expect((await fetch(http.url)).status).not.toBe(403);
       expect(http.reachedDownstream()).toBe(true);
+    });
+
+    it('a loopback Host passes, on any port and by any loopback name', async () => {
+      for (const host of ['localhost', `LOCALHOST:${new URL(base).port}`, '127.0.0.1:1', '[::1]:8080']) {
+        const target = probe('/public');
+        expect((await withHost(target.url, host, 'POST')).status, host).toBe(200);
+        expect(target.reachedDownstream(), host).toBe(true);
+      }
     });
 
     it("the proxy's own origin passes on the none route, compared case- and default-port-insensitively", async () => {

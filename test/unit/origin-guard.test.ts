@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, loadConfigFromEnv } from '../../src/config/load.js';
-import { allowedOriginsFor, originGuard } from '../../src/mcp/origin-guard.js';
+import { allowedOriginsFor, originGuard, rebindingGuards } from '../../src/mcp/origin-guard.js';
 
 const ENV = {
   CAPSULE_KEYS: 'A'.repeat(43),
@@ -64,7 +64,7 @@ describe('allowed origins of a route', () => {
 describe('the origin check', () => {
   const refused: string[] = [];
   const app = new Hono();
-  app.use('/mcp', originGuard(new Set(['https://app.example.com', 'http://localhost:6274']), (_c, origin) => refused.push(origin)));
+  app.use('/mcp', originGuard(new Set(['https://app.example.com', 'http://localhost:6274']), (_c, _header, origin) => refused.push(origin)));
   app.all('/mcp', (c) => c.json({ reached: true }));
   const send = (origin?: string) => app.request('/mcp', { method: 'POST', headers: origin === undefined ? {} : { origin } });
 
@@ -82,5 +82,28 @@ describe('the origin check', () => {
       expect(await response.json()).toEqual({ jsonrpc: '2.0', id: null, error: { code: -32000, message: expect.any(String) } });
     }
     expect(refused).toHaveLength(6);
+  });
+});
+
+describe('the Host check', () => {
+  function appFor(env: Record<string, string>) {
+    const { route, publicUrl } = routeFor(env);
+    const app = new Hono();
+    const guards = rebindingGuards(route, publicUrl, () => {});
+    if (guards.length) app.use('/mcp', ...guards);
+    app.all('/mcp', (c) => c.json({ reached: true }));
+    return (host: string) => app.request('http://ignored/mcp', { method: 'POST', headers: { host } });
+  }
+
+  it('applies where the public URL is on loopback and origins are limited: other host names are refused, loopback ones on any port pass', async () => {
+    const send = appFor({ CAPSULE_PUBLIC_URL: 'http://localhost:8080', CAPSULE_DOWNSTREAM_AUTH: 'none' });
+    for (const host of ['localhost:8080', 'localhost', '127.0.0.1:9', '[::1]:8080', 'LocalHost:8080']) expect((await send(host)).status, host).toBe(200);
+    for (const host of ['evil.example.com', 'evil.example.com:8080', 'localhost.evil.example', '127.0.0.1.nip.io:8080']) expect((await send(host)).status, host).toBe(403);
+  });
+
+  it('does not apply behind a public origin, nor where any origin is allowed', async () => {
+    expect((await appFor({ CAPSULE_DOWNSTREAM_AUTH: 'none' })('internal-name:8080')).status).toBe(200);
+    expect((await appFor({ CAPSULE_PUBLIC_URL: 'http://localhost:8080' })('evil.example.com')).status).toBe(200);
+    expect((await appFor({ CAPSULE_PUBLIC_URL: 'http://localhost:8080', CAPSULE_DOWNSTREAM_AUTH: 'none', CAPSULE_ALLOWED_ORIGINS: '*' })('evil.example.com')).status).toBe(200);
   });
 });
