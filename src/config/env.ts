@@ -49,6 +49,7 @@ export const ENV_BINDINGS: readonly EnvBinding[] = [
   { name: 'CAPSULE_ALLOW_GROUPS', path: ['routes', 0, 'policy', 'groups'], description: "Users allowed by upstream group (the provider's groups claim, see CAPSULE_UPSTREAM_CLAIMS)." },
   { name: 'CAPSULE_ALLOW_SUBJECTS', path: ['routes', 0, 'policy', 'subjects'], description: 'Users allowed by upstream subject (user ID).' },
   { name: 'CAPSULE_TOOLS_DISABLED', path: ['routes', 0, 'tools', 'disabled'], description: 'Tools to hide and refuse: names and `*` globs, comma-separated.' },
+  { name: 'CAPSULE_ALLOWED_ORIGINS', path: ['routes', 0, 'allowedOrigins'], description: 'Browser origins (`Origin` header) allowed on the MCP route: origins such as https://app.example.com, `null`, or `*` for any. Unset, the default depends on the credential mode (see Allowed origins).' },
   { name: 'CAPSULE_DYNAMIC_REGISTRATION', path: ['registration', 'dynamic'], description: 'Open dynamic client registration at /register (true or false).' },
   { name: 'CAPSULE_REGISTRATION_RATE_LIMIT', path: ['registration', 'perMinute'], description: 'Registrations accepted per client address per minute.' },
   { name: 'CAPSULE_CLIENT_METADATA_DOCUMENTS', path: ['clientMetadataDocuments', 'enabled'], description: 'Accept https URLs as client_ids (client ID metadata documents).' },

@@ -16,6 +16,17 @@ export function tryUrl(value: string): URL | undefined {
   }
 }
 
+/**
+ * The serialization of an http(s) origin (RFC 6454 section 6.2): lower-case scheme and host, no
+ * default port. Undefined for anything but scheme://host[:port] (a path, query or user information).
+ */
+export function serializeOrigin(value: string): string | undefined {
+  const url = tryUrl(value);
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) return undefined;
+  if (url.pathname !== '/' || url.search || url.hash || url.username || url.password) return undefined;
+  return url.origin;
+}
+
 const KEY_BYTES = 32;
 
 function decodeBase64Any(value: string): Uint8Array | undefined {
@@ -81,10 +92,7 @@ export const secureUrl = httpUrl.refine((value) => {
 }, 'must use https (plain http is allowed only for localhost, 127.0.0.1 and [::1])');
 
 export const publicOrigin = secureUrl
-  .refine((value) => {
-    const url = tryUrl(value);
-    return !url || ((url.pathname === '/' || url.pathname === '') && !url.search && !url.hash && !url.username && !url.password);
-  }, 'must be an origin such as https://mcp.example.com, with no path, query or credentials')
+  .refine((value) => !tryUrl(value) || serializeOrigin(value) !== undefined, 'must be an origin such as https://mcp.example.com, with no path, query or credentials')
   .transform((value) => new URL(value).origin);
 
 export const scopeToken = z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'scope tokens must be printable ASCII without quotes or backslashes');

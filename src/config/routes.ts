@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { duration, httpUrl, listOf, scopeToken, secureUrl, tryUrl } from './primitives.js';
+import { duration, httpUrl, listOf, scopeToken, secureUrl, serializeOrigin, tryUrl } from './primitives.js';
 
 export const DOWNSTREAM_AUTH_MODES = ['upstream-token', 'identity-headers', 'api-key', 'client-credentials', 'pat', 'none'] as const;
 export type DownstreamAuthMode = (typeof DOWNSTREAM_AUTH_MODES)[number];
@@ -30,6 +30,13 @@ const toolPolicySchema = z.object({
   disabled: listOf(toolGlob).default([]),
   enabled: listOf(toolGlob).optional(),
   restricted: z.record(toolGlob, listOf(z.string().min(1))).default({}),
+});
+
+/** An allowed browser origin, kept serialized so requests compare by string; `null` (opaque origins) and `*` (any) as they are. */
+const allowedOrigin = z.string().transform((value, ctx) => {
+  const origin = value === '*' || value === 'null' ? value : serializeOrigin(value);
+  if (origin === undefined) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(value)} is not an origin such as https://app.example.com (scheme://host[:port], no path), null or *` });
+  return origin ?? z.NEVER;
 });
 
 // Paths the proxy serves itself; an MCP route may not take them.
@@ -77,6 +84,8 @@ export const routeSchema = z
     clientSecretHeader: headerName.default('X-Client-Secret'),
     /** pat: the request header carrying the client's own token (Authorization means `Bearer <token>`). */
     patHeader: headerName.default('Authorization'),
+    /** Browser origins the route accepts requests from; the default depends on `auth` (src/mcp/origin-guard.ts). */
+    allowedOrigins: listOf(allowedOrigin).optional(),
     policy: accessPolicySchema.default({ emails: [], emailDomains: [], groups: [], subjects: [] }),
     tools: toolPolicySchema.default({ disabled: [], restricted: {} }),
   })

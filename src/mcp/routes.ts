@@ -13,6 +13,7 @@ import { inspectMcpRequest } from './inspection/inspect-request.js';
 import { compileToolPolicy } from './inspection/tool-policy.js';
 import { verifyBearer } from './bearer.js';
 import { bearerChallenge } from './challenge.js';
+import { rebindingGuards } from './origin-guard.js';
 
 const INVALID_TOKEN = 'The access token is invalid or expired.';
 
@@ -152,10 +153,12 @@ function mountRoute(app: Hono, deps: AppDeps, endpoint: RouteEndpoints, credenti
     return finish(response, { outcome: 'allowed' });
   };
 
-  app.use(endpoint.path, mcpCors());
+  const refused = (c: Context, header: string, value: string) => deps.logger.info(`request ${header} refused`, { route: endpoint.path, [header]: value, request_id: requestIdOf(c) });
+  const middleware = [...rebindingGuards(route, deps.config.publicUrl, refused), mcpCors()];
+  app.use(endpoint.path, ...middleware);
   app.all(endpoint.path, handler);
   if (route.kind === 'http') {
-    app.use(`${endpoint.path}/*`, mcpCors());
+    app.use(`${endpoint.path}/*`, ...middleware);
     app.all(`${endpoint.path}/*`, handler);
   }
 }

@@ -1,0 +1,109 @@
+import { Hono } from 'hono';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, loadConfigFromEnv } from '../../src/config/load.js';
+import { allowedOriginsFor, originGuard, rebindingGuards } from '../../src/mcp/origin-guard.js';
+
+const ENV = {
+  CAPSULE_KEYS: 'A'.repeat(43),
+  CAPSULE_PUBLIC_URL: 'https://mcp.example.com',
+  CAPSULE_UPSTREAM_ISSUER: 'https://accounts.example.com',
+  CAPSULE_UPSTREAM_CLIENT_ID: 'proxy',
+  CAPSULE_MCP_URL: 'http://mcp-server:3000/mcp',
+};
+
+function problems(load: () => unknown): string[] {
+  try {
+    load();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return [...(error as ConfigError).problems];
+  }
+  throw new Error('expected a configuration error');
+}
+
+function routeFor(env: Record<string, string>) {
+  const config = loadConfigFromEnv({ ...ENV, ...env });
+  return { route: config.routes[0]!, publicUrl: config.publicUrl };
+}
+
+describe('allowed origins of a route', () => {
+  it('by default: any origin where clients present the proxy token, only the proxy itself where they do not', () => {
+    for (const auth of ['upstream-token', 'identity-headers', 'api-key']) {
+      const { route, publicUrl } = routeFor({ CAPSULE_DOWNSTREAM_AUTH: auth, CAPSULE_DOWNSTREAM_API_KEY: 'key-123456' });
+      expect(allowedOriginsFor(route, publicUrl), auth).toBeUndefined();
+    }
+    const tokenUrl = { CAPSULE_DOWNSTREAM_AUTH: 'client-credentials', CAPSULE_DOWNSTREAM_TOKEN_URL: 'https://login.example.com/token' };
+    const own = routeFor({ ...tokenUrl, CAPSULE_DOWNSTREAM_CLIENT_ID: 'id', CAPSULE_DOWNSTREAM_CLIENT_SECRET: 'secret-123' });
+    expect(allowedOriginsFor(own.route, own.publicUrl)).toBeUndefined();
+    for (const env of [{ CAPSULE_DOWNSTREAM_AUTH: 'pat' }, { CAPSULE_DOWNSTREAM_AUTH: 'none' }, { ...tokenUrl, CAPSULE_DOWNSTREAM_CREDENTIALS_FROM: 'request' }]) {
+      const { route, publicUrl } = routeFor(env);
+      expect([...allowedOriginsFor(route, publicUrl)!], env.CAPSULE_DOWNSTREAM_AUTH).toEqual(['https://mcp.example.com']);
+    }
+  });
+
+  it('takes the list as given, serialized; * allows any origin, on any route', () => {
+    const listed = routeFor({ CAPSULE_DOWNSTREAM_AUTH: 'none', CAPSULE_ALLOWED_ORIGINS: 'HTTPS://App.Example.com:443, http://localhost:6274/ null' });
+    expect([...allowedOriginsFor(listed.route, listed.publicUrl)!]).toEqual(['https://app.example.com', 'http://localhost:6274', 'null']);
+    const any = routeFor({ CAPSULE_DOWNSTREAM_AUTH: 'none', CAPSULE_ALLOWED_ORIGINS: '*' });
+    expect(allowedOriginsFor(any.route, any.publicUrl)).toBeUndefined();
+  });
+
+  it('refuses entries that are not origins at startup, naming the setting', () => {
+    for (const bad of ['https://app.example.com/path', 'app.example.com', 'ftp://files.example.com', 'https://user@app.example.com', 'https://app.example.com?x=1']) {
+      const found = problems(() => loadConfigFromEnv({ ...ENV, CAPSULE_ALLOWED_ORIGINS: bad }));
+      expect(found, bad).toHaveLength(1);
+      expect(found[0], bad).toMatch(/^CAPSULE_ALLOWED_ORIGINS: .*is not an origin such as https:\/\/app\.example\.com/);
+    }
+    const file = 'routes:\n  - path: /wiki\n    url: http://wiki:8080/mcp\n    allowedOrigins: [https://ok.example.com, https://bad.example.com/app]\n';
+    const { CAPSULE_MCP_URL: _unused, ...withoutRoute } = ENV;
+    const fromFile = problems(() => loadConfig({ ...withoutRoute, CAPSULE_CONFIG: '/etc/capsule.yaml' }, () => file));
+    expect(fromFile).toEqual([expect.stringMatching(/^routes\[0\] \(\/wiki\)\.allowedOrigins\[1\]: "https:\/\/bad\.example\.com\/app" is not an origin/)]);
+  });
+});
+
+describe('the origin check', () => {
+  const refused: string[] = [];
+  const app = new Hono();
+  app.use('/mcp', originGuard(new Set(['https://app.example.com', 'http://localhost:6274']), (_c, _header, origin) => refused.push(origin)));
+  app.all('/mcp', (c) => c.json({ reached: true }));
+  const send = (origin?: string) => app.request('/mcp', { method: 'POST', headers: origin === undefined ? {} : { origin } });
+
+  it('lets requests without Origin and listed origins through, compared serialized', async () => {
+    for (const origin of [undefined, 'https://app.example.com', 'HTTPS://APP.EXAMPLE.COM:443', 'http://localhost:6274']) {
+      expect((await send(origin)).status, origin).toBe(200);
+    }
+    expect(refused).toEqual([]);
+  });
+
+  it('answers any other origin, null and garbage included, with 403 and a JSON-RPC error without id', async () => {
+    for (const origin of ['https://app.example.com:8443', 'http://app.example.com', 'https://evil.example', 'null', 'not an origin', '']) {
+      const response = await send(origin);
+      expect(response.status, origin).toBe(403);
+      expect(await response.json()).toEqual({ jsonrpc: '2.0', id: null, error: { code: -32000, message: expect.any(String) } });
+    }
+    expect(refused).toHaveLength(6);
+  });
+});
+
+describe('the Host check', () => {
+  function appFor(env: Record<string, string>) {
+    const { route, publicUrl } = routeFor(env);
+    const app = new Hono();
+    const guards = rebindingGuards(route, publicUrl, () => {});
+    if (guards.length) app.use('/mcp', ...guards);
+    app.all('/mcp', (c) => c.json({ reached: true }));
+    return (host: string) => app.request('http://ignored/mcp', { method: 'POST', headers: { host } });
+  }
+
+  it('applies where the public URL is on loopback and origins are limited: other host names are refused, loopback ones on any port pass', async () => {
+    const send = appFor({ CAPSULE_PUBLIC_URL: 'http://localhost:8080', CAPSULE_DOWNSTREAM_AUTH: 'none' });
+    for (const host of ['localhost:8080', 'localhost', '127.0.0.1:9', '[::1]:8080', 'LocalHost:8080']) expect((await send(host)).status, host).toBe(200);
+    for (const host of ['evil.example.com', 'evil.example.com:8080', 'localhost.evil.example', '127.0.0.1.nip.io:8080']) expect((await send(host)).status, host).toBe(403);
+  });
+
+  it('does not apply behind a public origin, nor where any origin is allowed', async () => {
+    expect((await appFor({ CAPSULE_DOWNSTREAM_AUTH: 'none' })('internal-name:8080')).status).toBe(200);
+    expect((await appFor({ CAPSULE_PUBLIC_URL: 'http://localhost:8080' })('evil.example.com')).status).toBe(200);
+    expect((await appFor({ CAPSULE_PUBLIC_URL: 'http://localhost:8080', CAPSULE_DOWNSTREAM_AUTH: 'none', CAPSULE_ALLOWED_ORIGINS: '*' })('evil.example.com')).status).toBe(200);
+  });
+});
