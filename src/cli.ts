@@ -4,8 +4,8 @@ import { issuedBeforeRequestSchema, revokeEverythingIssuedBefore } from './admin
 import { ConfigError, loadConfig } from './config/load.js';
 import { redactConfig } from './config/redact.js';
 import { generateMasterKey, keyId } from './crypto/keyring.js';
-import { createLogger } from './observability/logger.js';
-import { serveUntilSignalled } from './runtime/serve-common.js';
+import { endpointsFor } from './oauth/endpoints.js';
+import { loadServeConfig, serveUntilSignalled } from './runtime/serve-common.js';
 
 const USAGE = `Usage: mcp-capsule [command]
 
@@ -19,10 +19,11 @@ Commands:
   help     Show this message.`;
 
 async function check(): Promise<number> {
-  const { config } = loadConfig(process.env);
+  const { config, notes } = loadConfig(process.env);
   const kids = await Promise.all(config.keys.map(keyId));
   console.log(JSON.stringify(redactConfig(config, kids), null, 2));
-  console.error(`Register this redirect URI at the identity provider: ${config.publicUrl}/oauth/callback`);
+  for (const note of notes) console.error(`warning: ${note}`);
+  console.error(`Register this redirect URI at the identity provider: ${endpointsFor(config).callback}`);
   return 0;
 }
 
@@ -72,25 +73,23 @@ async function serve(): Promise<number> {
 }
 
 async function start(): Promise<{ close(): Promise<void> }> {
-  const { prepareDemoEnvironment } = await import('./dev/demo-environment.js');
-  const demo = await prepareDemoEnvironment(process.env);
-  let loaded;
+  const { config, logger, development } = await loadServeConfig(process.env, {
+    name: 'Node',
+    startDevelopment: async (decision) => (await import('./dev/demo-environment.js')).prepareDemoEnvironment(process.env, decision),
+  });
+  const { startNodeProxy } = await import('./runtime/node.js');
+  let proxy;
   try {
-    loaded = loadConfig({ ...process.env, ...demo?.env });
+    proxy = await startNodeProxy(config, logger);
   } catch (error) {
-    await demo?.close();
+    await development?.close();
     throw error;
   }
-  const { config, notes } = loaded;
-  const logger = createLogger({ level: config.logLevel });
-  for (const note of notes) logger.warn(note);
-  const { startNodeProxy } = await import('./runtime/node.js');
-  const proxy = await startNodeProxy(config, logger);
-  if (demo) console.error(demo.banner);
+  if (development) console.error(development.banner);
   return {
     close: async () => {
       await proxy.close();
-      await demo?.close();
+      await development?.close();
     },
   };
 }

@@ -65,7 +65,7 @@ export const ENV_BINDINGS: readonly EnvBinding[] = [
   { name: 'CAPSULE_ADMIN_TOKEN', path: ['admin', 'token'], secret: true, description: 'Bearer token for the admin API (POST /admin/revoke). The API is off when unset.' },
   { name: 'CAPSULE_METRICS', path: ['metrics', 'enabled'], description: 'Serve Prometheus metrics at /metrics.' },
   { name: 'CAPSULE_METRICS_PORT', path: ['metrics', 'port'], description: 'Serve /metrics on this port only (same host), not on the main listener.' },
-  { name: 'CAPSULE_ACCESS_TOKEN_TTL', path: ['ttl', 'accessToken'], description: 'Lifetime of access tokens.' },
+  { name: 'CAPSULE_ACCESS_TOKEN_TTL', path: ['ttl', 'accessToken'], description: 'Lifetime of access tokens. Under 120 s, `check` and `serve` warn: mcp-remote refreshes whenever under 60 s are left and stops after 20 token exchanges in 30 s.' },
   { name: 'CAPSULE_REFRESH_TOKEN_TTL', path: ['ttl', 'refreshToken'], description: 'Lifetime of refresh tokens (renewed on each rotation).' },
   { name: 'CAPSULE_CODE_TTL', path: ['ttl', 'authorizationCode'], description: 'Lifetime of authorization codes.' },
   { name: 'CAPSULE_TRANSACTION_TTL', path: ['ttl', 'transaction'], description: 'Time a user has to finish consent and the upstream login.' },
@@ -100,17 +100,37 @@ function obotMcpUrl(value: string): string {
   }
 }
 
-/** Applies the obot aliases; returns the environment to read and the notes to log at startup. */
-export function applyEnvAliases(env: Env): { env: Record<string, string | undefined>; notes: string[] } {
+export interface AliasedEnv {
+  readonly env: Record<string, string | undefined>;
+  readonly notes: string[];
+  /** Whether any obot variable was read as ours. */
+  readonly obot: boolean;
+  /** obot's OAUTH_CLIENT_ID names the client: its registration at the provider lists obot's callback path. */
+  readonly obotCallback: boolean;
+}
+
+/**
+ * Applies the obot aliases; returns the environment to read and the notes to log at startup.
+ * obot sent its MCP server identity headers, so a server from MCP_SERVER_URL gets them by default.
+ */
+export function applyEnvAliases(env: Env): AliasedEnv {
   const result: Record<string, string | undefined> = { ...env };
   const notes: string[] = [];
+  const read = new Set<string>();
   for (const [alias, name] of Object.entries(OBOT_ALIASES)) {
     const value = env[alias];
     if (!isSet(value) || isSet(env[name])) continue;
     result[name] = alias === 'MCP_SERVER_URL' ? obotMcpUrl(value) : value;
+    read.add(alias);
     notes.push(`${alias} is read as ${name} (obot mcp-oauth-proxy compatibility)`);
   }
-  return { env: result, notes };
+  if (read.has('MCP_SERVER_URL') && !isSet(env.CAPSULE_DOWNSTREAM_AUTH)) {
+    result.CAPSULE_DOWNSTREAM_AUTH = 'identity-headers';
+    notes.push('CAPSULE_DOWNSTREAM_AUTH is unset: the MCP server from MCP_SERVER_URL receives X-Forwarded-User, -Email, -Name and -Access-Token, as obot sent them');
+  }
+  const obotCallback = read.has('OAUTH_CLIENT_ID');
+  if (obotCallback) notes.push('OAUTH_CLIENT_ID is registered with obot\'s redirect URI: sign-ins return to <CAPSULE_PUBLIC_URL>/callback');
+  return { env: result, notes, obot: read.size > 0, obotCallback };
 }
 
 function setPath(target: Record<string, unknown>, path: readonly (string | number)[], value: unknown): void {

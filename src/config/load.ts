@@ -104,17 +104,59 @@ export function readConfigFile(path: string, read: (path: string) => string = (p
 
 const SINGLE_ROUTE_VARIABLES = ENV_BINDINGS.filter((binding) => binding.path[0] === 'routes').map((binding) => binding.name);
 
-/** Environment variables (with obot aliases) over an optional config file, validated by the one schema. */
-export function loadConfig(env: Env, read?: (path: string) => string): LoadedConfig {
+/** The settings of the file CAPSULE_CONFIG names, if it names one. */
+export function configFileOf(env: Env, read?: (path: string) => string): Input | undefined {
+  const path = env.CAPSULE_CONFIG?.trim();
+  return path ? readConfigFile(path, read) : undefined;
+}
+
+/**
+ * Environment variables (with obot aliases) over an optional config file, validated by the one schema.
+ * `file` is the file's settings when the caller has read them already.
+ */
+export function loadConfig(env: Env, read?: (path: string) => string, file: Input | undefined = configFileOf(env, read)): LoadedConfig {
   const aliased = applyEnvAliases(env);
   const envInput = configInputFromEnv(aliased.env);
-  const file = aliased.env.CAPSULE_CONFIG?.trim() ? readConfigFile(aliased.env.CAPSULE_CONFIG.trim(), read) : undefined;
   if (file?.routes !== undefined && envInput.routes !== undefined) {
     const set = SINGLE_ROUTE_VARIABLES.filter((name) => aliased.env[name]?.trim());
     throw new ConfigError([`${set.join(', ')}: the config file declares routes; configure the MCP servers in one place, not both`]);
   }
+  if (aliased.obotCallback) envInput.upstreamCallback = 'obot';
   const input = overlay(file ?? {}, envInput);
-  return { config: parseConfig(input, envInput), notes: aliased.notes };
+  let config: Config;
+  try {
+    config = parseConfig(input, envInput);
+  } catch (error) {
+    if (!(error instanceof ConfigError) || !aliased.obot || valueAt(input, ['publicUrl']) !== undefined) throw error;
+    throw new ConfigError(error.problems.map((problem) => (problem.startsWith(`${PUBLIC_URL_VARIABLE}:`) ? OBOT_PUBLIC_URL_PROBLEM : problem)));
+  }
+  const ttlNote = accessTokenLifetimeNote(config.ttl.accessToken, valueAt(envInput, ACCESS_TTL_PATH) !== undefined ? ACCESS_TTL_VARIABLE : ACCESS_TTL_PATH.join('.'));
+  return { config, notes: ttlNote === undefined ? aliased.notes : [...aliased.notes, ttlNote] };
+}
+
+const PUBLIC_URL_VARIABLE = bindingFor(['publicUrl'])!.name;
+
+const OBOT_PUBLIC_URL_PROBLEM =
+  `${PUBLIC_URL_VARIABLE}: is required. obot mcp-oauth-proxy derived its public URL from each request's Host header; ` +
+  'mcp-capsule refuses to, because the issuer and the redirect URIs would then be whatever the caller puts in Host. ' +
+  'Set it to the origin users reach the proxy at, such as https://mcp.example.com';
+
+const ACCESS_TTL_PATH = ['ttl', 'accessToken'] as const;
+const ACCESS_TTL_VARIABLE = bindingFor(ACCESS_TTL_PATH)!.name;
+
+/**
+ * mcp-remote, the stdio bridge many Claude Desktop and Cursor users run, refreshes whenever
+ * under 60 s of a token are left and gives up after 20 token exchanges in 30 s: below 120 s
+ * it refreshes around every call and soon stops working.
+ */
+export const MIN_CLIENT_FRIENDLY_ACCESS_TTL = 120;
+
+export function accessTokenLifetimeNote(seconds: number, setting: string): string | undefined {
+  if (seconds >= MIN_CLIENT_FRIENDLY_ACCESS_TTL) return undefined;
+  return (
+    `${setting} is ${seconds} s, under ${MIN_CLIENT_FRIENDLY_ACCESS_TTL} s: mcp-remote (the bridge many Claude Desktop and Cursor users run) ` +
+    'refreshes whenever under 60 s are left and stops after 20 token exchanges in 30 s, so its users would be cut off after a few calls'
+  );
 }
 
 export function loadConfigFromEnv(env: Env): Config {

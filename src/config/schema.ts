@@ -13,6 +13,9 @@ import { staticClientSchema } from './static-clients.js';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 
+/** Also where the development setup listens with nothing configured. */
+export const DEFAULT_PORT = 8080;
+
 const PRIVATE_USE_SCHEME = /^[a-z][a-z0-9+.-]*$/;
 
 export const configSchema = z
@@ -20,12 +23,17 @@ export const configSchema = z
     keys: listOf(masterKey).refine((keys) => keys.length > 0, 'needs at least one key (run "mcp-capsule keygen")'),
     publicUrl: publicOrigin,
     host: z.string().min(1).default('127.0.0.1'),
-    port: z.coerce.number().int().min(0).max(65535).default(8080),
+    port: z.coerce.number().int().min(0).max(65535).default(DEFAULT_PORT),
     logLevel: z.enum(LOG_LEVELS).default('info'),
     /** The identity provider every route uses unless it names another. */
     upstream: upstreamSettingsSchema,
     /** Further identity providers, by name, for routes that sign in elsewhere (config file only). */
     upstreams: z.record(z.string().regex(/^[\w.-]+$/, 'names may use letters, digits, ., _ and -'), upstreamSettingsSchema).default({}),
+    /**
+     * Where the identity provider sends users back: `standard` is /oauth/callback; `obot` is obot
+     * mcp-oauth-proxy's /callback, the redirect URI its deployments registered (/oauth/callback answers too).
+     */
+    upstreamCallback: z.enum(['standard', 'obot']).default('standard'),
     /** The MCP servers behind the proxy. */
     routes: z.array(routeSchema).min(1, 'needs at least one MCP server'),
     /** Clients registered in configuration. */

@@ -159,7 +159,7 @@ export function browserRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
     return redirectUpstream(c, request, 303);
   });
 
-  app.get(PATHS.callback, async (c) => {
+  app.on('GET', [...endpoints.callbackPaths], async (c) => {
     const current = new URL(c.req.url);
     const request = await openOrUndefined('transaction', current.searchParams.get('state') ?? undefined);
     if (!request) throw new ErrorPage('Sign-in expired', 'This sign-in link is invalid or has expired. Start again from your MCP client.');
@@ -217,7 +217,7 @@ export function browserRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
 
   app.onError((error, c) => {
     const requestId = requestIdOf(c);
-    if (c.req.path === PATHS.callback) deps.metrics.logins.inc({ result: loginFailure(error) });
+    if (endpoints.callbackPaths.includes(c.req.path)) deps.metrics.logins.inc({ result: loginFailure(error) });
     if (error instanceof RedirectToClient) {
       logger.info('authorization error returned to client', { error: error.error, detail: error.detail, request_id: requestId });
       const target = authorizationResponseUrl(error.redirectUri, endpoints.issuer, {

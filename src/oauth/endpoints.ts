@@ -23,7 +23,10 @@ export interface Endpoints {
   readonly introspection: string;
   readonly registration: string | undefined;
   readonly consent: string;
+  /** The redirect URI sent upstream. */
   readonly callback: string;
+  /** The paths that answer the identity provider's redirect: /oauth/callback, and obot's when configured. */
+  readonly callbackPaths: readonly string[];
   /** In configuration order. */
   readonly routes: readonly RouteEndpoints[];
   /** The routes clients sign in to; the first also answers at the root metadata location and for clients that name no resource. */
@@ -46,6 +49,8 @@ export const PATHS = {
   register: '/register',
   consent: '/consent',
   callback: '/oauth/callback',
+  /** obot mcp-oauth-proxy's callback, kept for the redirect URI its deployments registered. */
+  obotCallback: '/callback',
 } as const;
 
 export function endpointsFor(config: Config): Endpoints {
@@ -67,7 +72,8 @@ export function endpointsFor(config: Config): Endpoints {
     introspection: issuer + PATHS.introspect,
     registration: config.registration.dynamic ? issuer + PATHS.register : undefined,
     consent: issuer + PATHS.consent,
-    callback: issuer + PATHS.callback,
+    callback: issuer + (config.upstreamCallback === 'obot' ? PATHS.obotCallback : PATHS.callback),
+    callbackPaths: config.upstreamCallback === 'obot' ? [PATHS.callback, PATHS.obotCallback] : [PATHS.callback],
     secureCookies: issuer.startsWith('https:'),
     routes,
     protectedRoutes,

@@ -1,7 +1,7 @@
 /**
  * Bun entry point: `bun dist/runtime/bun.js` (or `bun src/runtime/bun.ts`), configured by the
  * same CAPSULE_* environment variables as `mcp-capsule serve`. Forwards with fetch and serves
- * with Bun.serve; the development setup (no identity provider configured) is Node only.
+ * with Bun.serve; the development setup (nothing configured) is Node only.
  */
 import type { Context } from 'hono';
 import type { Config } from '../config/schema.js';
@@ -11,7 +11,7 @@ import type { Logger } from '../observability/logger.js';
 import { FetchForwarder } from '../proxy/fetch-forwarder.js';
 import { buildDeps } from './deps.js';
 import { nodeAuditLog } from './node-audit.js';
-import { announceListening, clientAddressFrom, endableEventStreams, listenUrlOf, loadRuntimeConfig, serveUntilSignalled } from './serve-common.js';
+import { announceListening, clientAddressFrom, endableEventStreams, listenUrlOf, loadServeConfig, serveUntilSignalled } from './serve-common.js';
 
 /** The part of Bun's API used here (no @types/bun needed). */
 interface BunServer {
@@ -45,7 +45,7 @@ function withoutMetadataDocuments(config: Config, logger: Logger): Config {
 }
 
 async function start(): Promise<{ close(): Promise<void> }> {
-  const loaded = loadRuntimeConfig(process.env, 'Bun');
+  const loaded = await loadServeConfig(process.env, { name: 'Bun' });
   const { logger } = loaded;
   const config = withoutMetadataDocuments(loaded.config, logger);
   const auditLog = nodeAuditLog(config.auditLog, Date.now);

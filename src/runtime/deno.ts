@@ -2,7 +2,7 @@
  * Deno entry point: `deno run --allow-net --allow-env --unstable-no-legacy-abort dist/runtime/deno.js`,
  * from a directory holding the package's node_modules, configured by the same CAPSULE_* environment
  * variables as `mcp-capsule serve`. Forwards with fetch and serves with Deno.serve; the development
- * setup (no identity provider configured) is Node only.
+ * setup (nothing configured) is Node only.
  */
 import type { Context } from 'hono';
 import { createApp } from '../http/app.js';
@@ -10,7 +10,7 @@ import { createMetricsApp } from '../http/metrics.js';
 import { FetchForwarder } from '../proxy/fetch-forwarder.js';
 import { buildDeps } from './deps.js';
 import { nodeAuditLog } from './node-audit.js';
-import { announceListening, clientAddressFrom, endableEventStreams, listenUrlOf, loadRuntimeConfig, serveUntilSignalled } from './serve-common.js';
+import { announceListening, clientAddressFrom, endableEventStreams, listenUrlOf, loadServeConfig, serveUntilSignalled } from './serve-common.js';
 
 /** The part of Deno's API used here (no Deno type definitions needed). */
 interface DenoServeInfo {
@@ -45,7 +45,7 @@ function serve(hostname: string, port: number, handler: (request: Request, info:
 }
 
 async function start(): Promise<{ close(): Promise<void> }> {
-  const { config, logger } = loadRuntimeConfig(Deno.env.toObject(), 'Deno');
+  const { config, logger } = await loadServeConfig(Deno.env.toObject(), { name: 'Deno' });
   const auditLog = nodeAuditLog(config.auditLog, Date.now);
   const deps = await buildDeps(config, {
     audit: auditLog.audit,

@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
-import { ConfigError, loadConfig } from '../config/load.js';
+import { decideStartup, partialConfigurationHint } from '../config/development-setup.js';
+import { configFileOf, ConfigError, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { endpointsFor } from '../oauth/endpoints.js';
 import { createLogger, writeLine, type Logger } from '../observability/logger.js';
@@ -124,32 +125,52 @@ export function endableEventStreams<E>(handler: (request: Request, env: E) => Re
   };
 }
 
-const DEMO_TRIGGERS = ['CAPSULE_UPSTREAM_ISSUER', 'CAPSULE_UPSTREAM_AUTHORIZATION_URL', 'CAPSULE_MCP_URL'] as const;
+/** The development setup's local servers, started by the runtime that can (Node). */
+export interface DevelopmentSetup {
+  /** Settings that stand in for the ones the operator left unset. */
+  readonly env: Record<string, string>;
+  readonly banner: string;
+  close(): Promise<void>;
+}
+
+export interface ServeConfig {
+  readonly config: Config;
+  readonly logger: Logger;
+  /** Set when the development setup runs: print its banner once listening, close it after the proxy. */
+  readonly development?: DevelopmentSetup;
+}
 
 /**
- * The configuration `mcp-capsule serve` would load, for runtimes without the development
- * setup (it needs node oidc-provider): a missing identity provider or MCP server is an
- * error that says so, never a silent fallback.
+ * The configuration `serve` runs with, on every runtime. Whether the development setup runs is
+ * `decideStartup`'s call alone; only a runtime that passes `startDevelopment` can run it, the
+ * others say it is Node only. A configuration error says why no development setup started.
  */
-export function loadRuntimeConfig(env: Env, runtime: string): { config: Config; logger: Logger } {
+export async function loadServeConfig(
+  env: Env,
+  runtime: { readonly name: string; readonly startDevelopment?: (decision: { readonly publicUrl: string }) => Promise<DevelopmentSetup> },
+  read?: (path: string) => string,
+): Promise<ServeConfig> {
+  const file = configFileOf(env, read);
+  const decision = decideStartup(env, file);
+  const development = decision.kind === 'development' && runtime.startDevelopment ? await runtime.startDevelopment(decision) : undefined;
   let loaded;
   try {
-    loaded = loadConfig(env);
+    loaded = loadConfig({ ...env, ...development?.env }, read, file);
   } catch (error) {
-    const unset = (name: (typeof DEMO_TRIGGERS)[number]) => !(env[name] ?? '').trim();
-    const demoWouldRun = (unset('CAPSULE_UPSTREAM_ISSUER') && unset('CAPSULE_UPSTREAM_AUTHORIZATION_URL')) || unset('CAPSULE_MCP_URL');
-    if (error instanceof ConfigError && demoWouldRun && !(env.CAPSULE_CONFIG ?? '').trim()) {
-      throw new ConfigError([
-        ...error.problems,
-        `the development setup (embedded identity provider and demo MCP server) runs on Node only ("mcp-capsule serve"); on ${runtime} configure CAPSULE_UPSTREAM_ISSUER (or CAPSULE_CONFIG) and CAPSULE_MCP_URL`,
-      ]);
-    }
-    throw error;
+    await development?.close();
+    if (!(error instanceof ConfigError)) throw error;
+    const why =
+      decision.kind === 'development'
+        ? `the development setup (embedded identity provider and demo MCP server) runs on Node only ("mcp-capsule serve"); on ${runtime.name} configure CAPSULE_UPSTREAM_ISSUER (or CAPSULE_CONFIG) and CAPSULE_MCP_URL`
+        : decision.kind === 'refused'
+          ? decision.reason
+          : partialConfigurationHint(decision);
+    throw why === undefined ? error : new ConfigError([...error.problems, why]);
   }
   const { config, notes } = loaded;
   const logger = createLogger({ level: config.logLevel });
   for (const note of notes) logger.warn(note);
-  return { config, logger };
+  return { config, logger, ...(development ? { development } : {}) };
 }
 
 export interface RuntimeHooks {

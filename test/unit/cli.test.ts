@@ -1,48 +1,6 @@
-import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { runCli } from '../support/cli.js';
 import { freePort } from '../support/ports.js';
-
-const CLI = new URL('../../src/cli.ts', import.meta.url).pathname;
-
-interface Run {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the real CLI in a child process with exactly the given environment. */
-function runCli(args: string[], env: Record<string, string>, options: { until?: RegExp; thenSignal?: NodeJS.Signals } = {}): Promise<Run & { matchedAt?: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
-      env: { PATH: process.env.PATH ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    let signalled = false;
-    const watch = () => {
-      if (!signalled && options.until && options.thenSignal && options.until.test(stdout + stderr)) {
-        signalled = true;
-        child.kill(options.thenSignal);
-      }
-    };
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-      watch();
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-      watch();
-    });
-    const killer = setTimeout(() => child.kill('SIGKILL'), 25_000);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(killer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-}
 
 const VALID = {
   CAPSULE_KEYS: 'A'.repeat(43),

@@ -127,7 +127,10 @@ clients:
     expect(config.routes[0]!.url.href).toBe('http://localhost:3000/mcp');
     expect(config.keys[0]).toEqual(new Uint8Array(32).fill(7));
     expect(notes).toEqual(expect.arrayContaining(['OAUTH_CLIENT_ID is read as CAPSULE_UPSTREAM_CLIENT_ID (obot mcp-oauth-proxy compatibility)']));
-    expect(notes).toHaveLength(6);
+    // obot sent its server identity headers, to the redirect URI registered for it.
+    expect(config.routes[0]!.auth).toBe('identity-headers');
+    expect(config.upstreamCallback).toBe('obot');
+    expect(notes).toHaveLength(8);
   });
 
   it('prefers our variables over obot aliases', () => {

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/load.js';
-import { clientAddressFrom, endableEventStreams, listenUrlOf, loadRuntimeConfig } from '../../src/runtime/serve-common.js';
+import { clientAddressFrom, endableEventStreams, listenUrlOf, loadServeConfig } from '../../src/runtime/serve-common.js';
 
 describe('runtime entry points: shared pieces', () => {
   it('takes the peer address, or the X-Forwarded-For entry the outermost trusted proxy appended', async () => {
@@ -55,13 +55,13 @@ describe('runtime entry points: shared pieces', () => {
     await postReader.cancel();
   });
 
-  it('says that the development setup is Node only when the provider or MCP server is missing', () => {
-    const attempt = () => loadRuntimeConfig({ CAPSULE_KEYS: 'A'.repeat(43), CAPSULE_PUBLIC_URL: 'http://127.0.0.1:8080' }, 'Bun');
-    expect(attempt).toThrow(ConfigError);
-    expect(attempt).toThrow(/CAPSULE_UPSTREAM_ISSUER: is required/);
-    expect(attempt).toThrow(/development setup .* runs on Node only .* on Bun configure CAPSULE_UPSTREAM_ISSUER/);
+  it('says that the development setup is Node only when nothing is configured', async () => {
+    const attempt = loadServeConfig({ CAPSULE_KEYS: 'A'.repeat(43), CAPSULE_PUBLIC_URL: 'http://127.0.0.1:8080' }, { name: 'Bun' });
+    await expect(attempt).rejects.toThrow(ConfigError);
+    await expect(attempt).rejects.toThrow(/CAPSULE_UPSTREAM_ISSUER: is required/);
+    await expect(attempt).rejects.toThrow(/development setup .* runs on Node only .* on Bun configure CAPSULE_UPSTREAM_ISSUER/);
     // A complete configuration loads, with a logger at its level.
-    const { config } = loadRuntimeConfig(
+    const { config, development } = await loadServeConfig(
       {
         CAPSULE_KEYS: 'A'.repeat(43),
         CAPSULE_PUBLIC_URL: 'http://127.0.0.1:8080',
@@ -70,8 +70,9 @@ describe('runtime entry points: shared pieces', () => {
         CAPSULE_MCP_URL: 'http://127.0.0.1:9/mcp',
         CAPSULE_LOG_LEVEL: 'warn',
       },
-      'Deno',
+      { name: 'Deno' },
     );
     expect(config.logLevel).toBe('warn');
+    expect(development).toBeUndefined();
   });
 });
