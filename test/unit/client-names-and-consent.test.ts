@@ -62,10 +62,14 @@ describe('client names where they enter', () => {
     const directory = new ClientDirectory({ capsules: codec, configured: [], documents: undefined, logger: silentLogger });
     const sealed = (client_name: string) =>
       codec.seal('client', { client_name, redirect_uris: ['https://app.example/cb'], token_endpoint_auth_method: 'none', grant_types: ['authorization_code'], response_types: ['code'], iat: codec.nowSeconds() });
-    const spoofed = await directory.resolve(await sealed('Calendar \u202Eelgoog'));
-    expect(spoofed?.registration.redirect_uris).toEqual(['https://app.example/cb']);
-    expect(spoofed?.registration.client_name).toBeUndefined();
-    expect((await directory.resolve(await sealed('Café 日本')))?.registration.client_name).toBe('Café 日本');
+    const registrationOf = async (clientId: string) => {
+      const found = await directory.lookup(clientId, '127.0.0.1');
+      return 'client' in found ? found.client.registration : undefined;
+    };
+    const spoofed = await registrationOf(await sealed('Calendar \u202Eelgoog'));
+    expect(spoofed?.redirect_uris).toEqual(['https://app.example/cb']);
+    expect(spoofed?.client_name).toBeUndefined();
+    expect((await registrationOf(await sealed('Café 日本')))?.client_name).toBe('Café 日本');
   });
 });
 
