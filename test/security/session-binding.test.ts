@@ -2,7 +2,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accessTokenFor, initializeRequest, mcpPost, register, type RegisteredClient } from '../support/oauth-flow.js';
-import { codecFor, TEST_KEY_A, TEST_KEY_B } from '../support/deps.js';
+import { codecFor, inProcessApp, TEST_KEY_A, TEST_KEY_B } from '../support/deps.js';
 import { Stack } from '../support/stack.js';
 
 /**
@@ -115,6 +115,41 @@ describe('security: MCP session ids are bound to their user, client and route', 
     await expectUnknownSession('/pat', { ...bearer(PAT_BOB), 'mcp-session-id': session.clientId });
     const own = await mcpPost(`${base}/pat`, PAT_ALICE, CALL_ECHO, { 'mcp-session-id': session.clientId });
     expect(own.status).toBe(200);
+  });
+
+  it('through the fetch forwarder (Bun, Deno): the same sealing, the same refusal, and a session sealed by another instance goes on', async () => {
+    const [alice, bob] = await Promise.all([accessTokenFor(base, clientA, { login: 'alice' }), accessTokenFor(base, clientA, { login: 'bob' })]);
+    const { app, deps } = await inProcessApp(stack.config);
+    const post = (token: string, body: unknown, sessionId?: string) =>
+      app.request(`${base}/mcp`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...bearer(token), ...(sessionId ? { 'mcp-session-id': sessionId } : {}) },
+        body: JSON.stringify(body),
+      });
+    try {
+      const initialized = await post(alice, initializeRequest());
+      expect(initialized.status).toBe(200);
+      await initialized.text();
+      const sealed = initialized.headers.get('mcp-session-id')!;
+      expect(sealed.split('.')).toHaveLength(5);
+      const downstreamId = (await deps.capsules.openSession(sealed)).sid;
+      expect(stack.demo.requests.some((request) => request.headers['mcp-session-id'] === sealed)).toBe(false);
+
+      const seenBefore = stack.demo.requests.length;
+      const stolen = await post(bob, CALL_ECHO, sealed);
+      expect(stolen.status).toBe(404);
+      expect(await stolen.json()).toMatchObject({ id: null, error: { code: -32001 } });
+      expect(stack.demo.requests.length).toBe(seenBefore);
+
+      await post(alice, { jsonrpc: '2.0', method: 'notifications/initialized' }, sealed);
+      expect(stack.demo.requests.at(-1)!.headers['mcp-session-id']).toBe(downstreamId);
+      // The Node instance opens what this one sealed.
+      const elsewhere = await mcpPost(`${base}/mcp`, alice, CALL_ECHO, { 'mcp-session-id': sealed });
+      expect(elsewhere.status).toBe(200);
+      expect(elsewhere.headers.get('mcp-session-id')).toBe(sealed);
+    } finally {
+      await deps.close();
+    }
   });
 
   it('the SDK client sees only sealed session ids (initialize, calls, the GET event stream); its session works and DELETE ends it downstream', async () => {
