@@ -94,8 +94,8 @@ export class FetchForwarder implements Forwarder {
     const forwarded = responseHeadersToForward(response.headers);
     if (response.status === 401 && request.unauthorizedChallenge) forwarded.set('www-authenticate', request.unauthorizedChallenge);
     try {
-      const sessionId = await clientSessionId(request, forwarded.get('mcp-session-id'));
-      if (sessionId !== undefined) forwarded.set('mcp-session-id', sessionId);
+      const sessionId = clientSessionId(request, forwarded.get('mcp-session-id'));
+      if (sessionId !== undefined) forwarded.set('mcp-session-id', await sessionId);
     } catch (error) {
       // The downstream's own session id must not reach the client in its place.
       await response.body?.cancel().catch(() => {});

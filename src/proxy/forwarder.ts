@@ -70,13 +70,13 @@ export interface ForwardRequest extends FailureContext {
 
 /**
  * The `Mcp-Session-Id` the client gets for the downstream's response header, when the request
- * replaces it (else undefined: the header passes as it is). One rule for every forwarder: a
- * repeated header is taken joined, as fetch's `Headers` joins it.
+ * replaces it (else undefined, with nothing to wait for: the header passes as it is). One rule
+ * for every forwarder: a repeated header is taken joined, as fetch's `Headers` joins it.
  */
-export async function clientSessionId(
+export function clientSessionId(
   request: ForwardRequest,
   downstream: string | readonly string[] | null | undefined,
-): Promise<string | undefined> {
+): Promise<string> | undefined {
   if (request.sessionId === undefined || downstream === null || downstream === undefined) return undefined;
   return request.sessionId(typeof downstream === 'string' ? downstream : downstream.join(', '));
 }

@@ -147,8 +147,8 @@ export class UndiciForwarder implements Forwarder {
     if (response.statusCode === 401 && request.unauthorizedChallenge) forwarded['www-authenticate'] = request.unauthorizedChallenge;
     let stages: Transform[];
     try {
-      const sessionId = await clientSessionId(request, forwarded['mcp-session-id']);
-      if (sessionId !== undefined) forwarded['mcp-session-id'] = sessionId;
+      const sessionId = clientSessionId(request, forwarded['mcp-session-id']);
+      if (sessionId !== undefined) forwarded['mcp-session-id'] = await sessionId;
       stages = this.#rewriteStages(request, method, response, forwarded, target);
     } catch (error) {
       // A failing rewrite must not let the unrewritten body (or session id) through, nor hold the connection.
