@@ -116,7 +116,7 @@ export const refreshCapsuleSchema = z.object({
  * A downstream MCP session id as the client holds it: sealed with who may use it. No expiry: the
  * downstream ends its sessions, and the capsule is never a credential (each request still needs
  * its own valid token, or its own PAT or client credentials), so a lifetime would only cut live
- * sessions short. Retiring the sealing key ends every one of them.
+ * sessions short. Retiring the key that sealed them ends them all.
  */
 export const sessionCapsuleSchema = z.object({
   /** The downstream's own session id, unchanged. */

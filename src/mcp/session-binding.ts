@@ -21,7 +21,7 @@ export type SessionCheck =
   | { readonly ok: false; readonly detail: string };
 
 /** The code MCP SDK servers answer an unknown or terminated session with. */
-export const SESSION_NOT_FOUND_CODE = -32001;
+const SESSION_NOT_FOUND_CODE = -32001;
 
 const UNKNOWN_SESSION_BODY = JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: SESSION_NOT_FOUND_CODE, message: 'Session not found' } });
 
