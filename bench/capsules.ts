@@ -1,13 +1,16 @@
 /**
  * Capsule sizes for typical upstream sessions, and the cost of opening an
  * access capsule with jose against a raw AES-256-GCM decrypt of the same
- * bytes (the baseline), measured in the same run. Run: npm run bench:capsules
+ * bytes (the baseline), measured in the same run; then the size of a sealed
+ * MCP session id and the cost of checking it per request, cache miss and hit.
+ * Run: npm run bench:capsules
  */
 import { createDecipheriv } from 'node:crypto';
 import { CapsuleCodec } from '../src/crypto/capsule.js';
 import type { AccessPayload } from '../src/crypto/capsule-schemas.js';
 import { KeyRing } from '../src/crypto/keyring.js';
 import { deriveClientSecret } from '../src/crypto/client-secret.js';
+import { checkSessionId, type SessionOwner } from '../src/mcp/session-binding.js';
 
 const randomText = (length: number) => Buffer.from(crypto.getRandomValues(new Uint8Array(length))).toString('base64url').slice(0, length);
 
@@ -105,13 +108,34 @@ for (let round = 0; round < 3; round++) {
   if (round % 2) variants.reverse();
   for (const [name, run] of variants) results.push({ name, ops: await opsPerSecond(run) });
 }
-const median = (name: string) => {
-  const values = results.filter((r) => r.name === name).map((r) => r.ops).sort((a, b) => a - b);
+const medianOf = (measured: ReadonlyArray<{ name: string; ops: number }>, name: string) => {
+  const values = measured.filter((r) => r.name === name).map((r) => r.ops).sort((a, b) => a - b);
   return values[Math.floor(values.length / 2)]!;
 };
+const median = (name: string) => medianOf(results, name);
 const baseline = median('raw AES-GCM (baseline)');
 console.log('\nOpening a Google-session access capsule (median of 3 rounds)');
 for (const name of ['raw AES-GCM (baseline)', 'capsule open (jose + zod)']) {
   const ops = median(name);
   console.log(`${name.padEnd(28)} ${Math.round(ops).toString().padStart(9)} ops/s  ${(1e6 / ops).toFixed(1).padStart(7)} µs/op  ${(ops / baseline).toFixed(2)}x`);
+}
+
+// A session id as the SDK's servers issue it (a UUID), sealed for a Google user and a registered client.
+const owner: SessionOwner = { route: '/mcp', sub: identity.sub, cid: 'Xc2QZx0v9cJqk1T4b1s0Aw' };
+const sessionId = await codec.seal('session', { sid: crypto.randomUUID(), ...owner });
+console.log(`\nSealed Mcp-Session-Id (UUID, Google subject, route /mcp): ${sessionId.length} characters`);
+const sessionResults: Array<{ name: string; ops: number }> = [];
+for (let round = 0; round < 3; round++) {
+  const variants: Array<[string, () => unknown]> = [
+    // What a miss costs: the open (the cache insert aside), as for an id this instance has not seen.
+    ['session check, cache miss', () => codec.open('session', sessionId)],
+    ['session check, cache hit', () => checkSessionId(codec, sessionId, owner)],
+  ];
+  if (round % 2) variants.reverse();
+  for (const [name, run] of variants) sessionResults.push({ name, ops: await opsPerSecond(run) });
+}
+console.log('Checking a sealed session id per request (median of 3 rounds)');
+for (const name of ['session check, cache miss', 'session check, cache hit']) {
+  const ops = medianOf(sessionResults, name);
+  console.log(`${name.padEnd(28)} ${Math.round(ops).toString().padStart(9)} ops/s  ${(1e6 / ops).toFixed(1).padStart(7)} µs/op`);
 }

@@ -119,6 +119,24 @@ export const refreshCapsuleSchema = z.object({
   exp: epochSeconds,
 });
 
+/**
+ * A downstream MCP session id as the client holds it: sealed with who may use it. No expiry: the
+ * downstream ends its sessions, and the capsule is never a credential (each request still needs
+ * its own valid token, or its own PAT or client credentials), so a lifetime would only cut live
+ * sessions short. Retiring the key that sealed them ends them all.
+ */
+export const sessionCapsuleSchema = z.object({
+  /** The downstream's own session id, unchanged. */
+  sid: z.string().min(1),
+  /** The route's path. */
+  route: z.string(),
+  /** The signed-in user's subject and client (`cid`), on routes where users sign in. */
+  sub: z.string().optional(),
+  cid: z.string().optional(),
+  /** A digest of the client's own credential (PAT, client credentials), on routes where the client brings one. */
+  caller: z.string().optional(),
+});
+
 export const capsuleSchemas = {
   client: clientCapsuleSchema,
   pending: authorizationRequestSchema,
@@ -127,6 +145,7 @@ export const capsuleSchemas = {
   code: codeCapsuleSchema,
   access: accessCapsuleSchema,
   refresh: refreshCapsuleSchema,
+  session: sessionCapsuleSchema,
 } satisfies Record<CapsuleKind, z.ZodType>;
 
 export type CapsulePayload<K extends CapsuleKind> = z.infer<(typeof capsuleSchemas)[K]>;
@@ -135,3 +154,4 @@ export type AuthorizationRequest = CapsulePayload<'transaction'>;
 export type CodePayload = CapsulePayload<'code'>;
 export type AccessPayload = CapsulePayload<'access'>;
 export type RefreshPayload = CapsulePayload<'refresh'>;
+export type SessionPayload = CapsulePayload<'session'>;

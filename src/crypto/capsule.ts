@@ -29,12 +29,16 @@ export interface Sealed {
   readonly kid: string;
 }
 
-/** Opened access tokens kept, so a client's next request skips the decrypt and the schema check. */
-const OPENED_ACCESS_TOKENS = 10_000;
+/** Opened capsules kept per cached kind, so a client's next request skips the decrypt and the schema check. */
+const OPENED_PER_KIND = 10_000;
+
+/** The kinds a client presents on every request. */
+type RequestKind = 'access' | 'session';
 
 export class CapsuleCodec {
-  /** Access token → its payload; only tokens that opened and validated, each until its `exp`. */
+  /** Capsule → its payload; only capsules that opened and validated, each until its `exp` if it has one. */
   #openedAccess: LRUCache<string, CapsulePayload<'access'>> | undefined;
+  #openedSessions: LRUCache<string, CapsulePayload<'session'>> | undefined;
 
   constructor(
     private readonly keys: KeyRing,
@@ -96,22 +100,33 @@ export class CapsuleCodec {
   }
 
   /**
-   * `open('access', …)` for the request path: an access token that opened before is answered from a
-   * cache bounded by count and by the token's own expiry (checked against the clock on every hit),
-   * so a client's calls cost one decrypt per token, not one per request. Failures are never cached.
-   * The payload is shared between hits: treat it as read-only. Revocation is the caller's to check.
+   * `open(kind, …)` for the request path: a capsule that opened before is answered from a cache
+   * bounded by count and by the capsule's own expiry, if it has one (checked against the clock on
+   * every hit), so a client's calls cost one decrypt per capsule, not one per request. Failures
+   * are never cached. The payload is shared between hits: treat it as read-only.
    */
-  async openAccess(capsule: string): Promise<CapsulePayload<'access'>> {
-    const cache = (this.#openedAccess ??= new LRUCache<string, CapsulePayload<'access'>>({ max: OPENED_ACCESS_TOKENS }));
+  async #openCached<K extends RequestKind>(kind: K, capsule: string, cache: LRUCache<string, CapsulePayload<K>>): Promise<CapsulePayload<K>> {
     const hit = cache.get(capsule);
     if (hit !== undefined) {
-      if (hit.exp > this.nowSeconds()) return hit;
+      const exp = (hit as { exp?: number }).exp;
+      if (exp === undefined || exp > this.nowSeconds()) return hit;
       cache.delete(capsule);
       throw new CapsuleError('expired');
     }
-    const payload = await this.open('access', capsule);
-    // The entry leaves by itself at the token's expiry (measured on lru-cache's clock; hits re-check ours).
-    cache.set(capsule, payload, { ttl: Math.max(1, payload.exp - this.nowSeconds()) * 1000 });
+    const payload = await this.open(kind, capsule);
+    const exp = (payload as { exp?: number }).exp;
+    // The entry leaves by itself at the capsule's expiry (measured on lru-cache's clock; hits re-check ours).
+    cache.set(capsule, payload, exp === undefined ? undefined : { ttl: Math.max(1, exp - this.nowSeconds()) * 1000 });
     return payload;
+  }
+
+  /** An access token, cached once opened. Revocation is the caller's to check. */
+  openAccess(capsule: string): Promise<CapsulePayload<'access'>> {
+    return this.#openCached('access', capsule, (this.#openedAccess ??= new LRUCache({ max: OPENED_PER_KIND })));
+  }
+
+  /** A session id, cached once opened. Whose session it is, is the caller's to check. */
+  openSession(capsule: string): Promise<CapsulePayload<'session'>> {
+    return this.#openCached('session', capsule, (this.#openedSessions ??= new LRUCache({ max: OPENED_PER_KIND })));
   }
 }

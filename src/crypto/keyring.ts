@@ -1,6 +1,6 @@
 import { base64url, sha256, utf8 } from './encoding.js';
 
-export const CAPSULE_KINDS = ['client', 'pending', 'transaction', 'consent', 'code', 'access', 'refresh'] as const;
+export const CAPSULE_KINDS = ['client', 'pending', 'transaction', 'consent', 'code', 'access', 'refresh', 'session'] as const;
 export type CapsuleKind = (typeof CAPSULE_KINDS)[number];
 
 /** The keys derived from one master key: one AES key per capsule kind, one HMAC key for client secrets. */

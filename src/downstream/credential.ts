@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { AccessPayload } from '../crypto/capsule-schemas.js';
 
 /** What a credential mode sees of one request. */
@@ -17,6 +18,8 @@ export type CredentialOutcome =
       readonly strip?: readonly string[];
       /** A fresh credential after the downstream answered 401, or undefined when there is none to try. */
       readonly renew?: () => Promise<Readonly<Record<string, string>> | undefined>;
+      /** Where the client brings its own credential instead of signing in: that credential, digested (see `credentialDigest`). */
+      readonly caller?: string;
     }
   | {
       readonly ok: false;
@@ -47,4 +50,13 @@ export function headerSafe(value: string): string {
 /** Authorization carries a Bearer credential; any other header the raw value. */
 export function credentialHeader(header: string, secret: string): Record<string, string> {
   return { [header.toLowerCase()]: header.toLowerCase() === 'authorization' ? `Bearer ${secret}` : secret };
+}
+
+/**
+ * Names a caller by the credential it brought (a PAT, its client credentials) without keeping
+ * the credential: SHA-256 of the parts as a JSON array, so no value can forge a separator.
+ * node:crypto rather than Web Crypto: it runs on every request (see `cacheKey`).
+ */
+export function credentialDigest(...parts: readonly string[]): string {
+  return createHash('sha256').update(JSON.stringify(parts)).digest('base64url');
 }

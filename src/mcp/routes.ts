@@ -12,6 +12,7 @@ import { outboundRequestHeaders } from '../proxy/outbound-headers.js';
 import { inspectMcpRequest } from './inspection/inspect-request.js';
 import { compileToolPolicy } from './inspection/tool-policy.js';
 import { verifyBearer } from './bearer.js';
+import { checkSessionId, clientSessionIds, unknownSession, type SessionOwner } from './session-binding.js';
 import { bearerChallenge } from './challenge.js';
 import { rebindingGuards } from './origin-guard.js';
 
@@ -107,8 +108,23 @@ function mountRoute(app: Hono, deps: AppDeps, endpoint: RouteEndpoints, credenti
       );
     }
 
+    let sessionId: ForwardRequest['sessionId'];
+    let downstreamSessionId: string | undefined;
     let inspected: { body?: Uint8Array; transformResponse?: NonNullable<ForwardRequest['transformResponse']> } = {};
     if (route.kind === 'mcp') {
+      const owner: SessionOwner = {
+        route: endpoint.path,
+        ...(token ? { sub: token.identity.sub, cid: token.cid } : {}),
+        ...(outcome.caller !== undefined ? { caller: outcome.caller } : {}),
+      };
+      const session = await checkSessionId(deps.capsules, c.req.header('mcp-session-id'), owner);
+      if (!session.ok) {
+        deps.logger.info('mcp session id refused', { route: endpoint.path, detail: session.detail, request_id: requestId });
+        return finish(unknownSession(), { outcome: 'denied', reason: 'unknown_session' });
+      }
+      sessionId = clientSessionIds(deps.capsules, session, owner);
+      downstreamSessionId = session.downstreamId;
+
       const groups = token?.identity.groups ?? [];
       const inspection = await inspectMcpRequest(c, {
         ...(tools.restrictsAnything ? { isAllowed: (name: string) => tools.isAllowed(name, groups) } : {}),
@@ -134,6 +150,7 @@ function mountRoute(app: Hono, deps: AppDeps, endpoint: RouteEndpoints, credenti
     const outbound = (credentialHeaders: Readonly<Record<string, string>>) => {
       const headers = outboundRequestHeaders(requestHeaderPairs(c), { credential: credentialHeaders, ...(requestId ? { requestId } : {}) });
       for (const name of outcome.strip ?? []) if (!(name in credentialHeaders)) delete headers[name.toLowerCase()];
+      if (downstreamSessionId !== undefined) headers['mcp-session-id'] = downstreamSessionId;
       return headers;
     };
     const renew = outcome.renew;
@@ -144,6 +161,7 @@ function mountRoute(app: Hono, deps: AppDeps, endpoint: RouteEndpoints, credenti
       observer,
       ...(requestId ? { requestId } : {}),
       ...(downstreamRefusedChallenge ? { unauthorizedChallenge: downstreamRefusedChallenge } : {}),
+      ...(sessionId ? { sessionId } : {}),
       // A credential the proxy obtained itself may have been revoked: fetch a new one and try once more.
       ...(renew ? { retryOnUnauthorized: async () => {
         const fresh = await renew().catch(() => undefined);

@@ -8,7 +8,7 @@ import {
   reportDownstreamFailure,
   reportInterruptedResponse,
 } from './failures.js';
-import { isEventStream, type BodyRewriter, type FailureContext, type ForwardRequest, type Forwarder } from './forwarder.js';
+import { clientSessionId, isEventStream, type BodyRewriter, type FailureContext, type ForwardRequest, type Forwarder } from './forwarder.js';
 import { responseHeadersToForward, type OutboundHeaders } from './outbound-headers.js';
 import { bodyAsBytes } from './request-body.js';
 import { retryHeadersFor } from './unauthorized-retry.js';
@@ -93,6 +93,14 @@ export class FetchForwarder implements Forwarder {
 
     const forwarded = responseHeadersToForward(response.headers);
     if (response.status === 401 && request.unauthorizedChallenge) forwarded.set('www-authenticate', request.unauthorizedChallenge);
+    try {
+      const sessionId = clientSessionId(request, forwarded.get('mcp-session-id'));
+      if (sessionId !== undefined) forwarded.set('mcp-session-id', await sessionId);
+    } catch (error) {
+      // The downstream's own session id must not reach the client in its place.
+      await response.body?.cancel().catch(() => {});
+      return reportDownstreamFailure(this.#logger, target, method, error, request);
+    }
     const decoded = decodedByFetch(response.headers.get('content-encoding'));
     if (decoded) {
       forwarded.delete('content-encoding');

@@ -64,6 +64,21 @@ export interface ForwardRequest extends FailureContext {
    * place of `headers` (the 401 is discarded); returning undefined forwards the 401.
    */
   readonly retryOnUnauthorized?: () => Promise<Readonly<OutboundHeaders> | undefined>;
+  /** What the client gets in place of the downstream's `Mcp-Session-Id` (see `clientSessionId`); without it, that id. */
+  readonly sessionId?: (downstreamId: string) => Promise<string>;
+}
+
+/**
+ * The `Mcp-Session-Id` the client gets for the downstream's response header, when the request
+ * replaces it (else undefined, with nothing to wait for: the header passes as it is). One rule
+ * for every forwarder: a repeated header is taken joined, as fetch's `Headers` joins it.
+ */
+export function clientSessionId(
+  request: ForwardRequest,
+  downstream: string | readonly string[] | null | undefined,
+): Promise<string> | undefined {
+  if (request.sessionId === undefined || downstream === null || downstream === undefined) return undefined;
+  return request.sessionId(typeof downstream === 'string' ? downstream : downstream.join(', '));
 }
 
 /**

@@ -10,7 +10,7 @@ import type { Logger } from '../observability/logger.js';
 import { decodableEncoding } from './body-rewriter.js';
 import { describeTarget, reportDownstreamFailure, reportInterruptedResponse } from './failures.js';
 import { FetchForwarder } from './fetch-forwarder.js';
-import { isEventStream, type ForwardRequest, type Forwarder } from './forwarder.js';
+import { clientSessionId, isEventStream, type ForwardRequest, type Forwarder } from './forwarder.js';
 import { responseHeaderRecordToForward } from './outbound-headers.js';
 import type { HeaderRecord, OutboundHeaders } from './outbound-headers.js';
 import { nodeDecoders, pipeStages, rewriterTransform } from './node-body-rewriter.js';
@@ -147,9 +147,11 @@ export class UndiciForwarder implements Forwarder {
     if (response.statusCode === 401 && request.unauthorizedChallenge) forwarded['www-authenticate'] = request.unauthorizedChallenge;
     let stages: Transform[];
     try {
+      const sessionId = clientSessionId(request, forwarded['mcp-session-id']);
+      if (sessionId !== undefined) forwarded['mcp-session-id'] = await sessionId;
       stages = this.#rewriteStages(request, method, response, forwarded, target);
     } catch (error) {
-      // A failing rewrite must not let the unrewritten body through, nor hold the connection.
+      // A failing rewrite must not let the unrewritten body (or session id) through, nor hold the connection.
       outgoing.off('close', onClose);
       discard(downstream);
       return reportDownstreamFailure(this.#logger, target, method, error, request);

@@ -211,6 +211,7 @@ export async function buildFixture(overrides: Record<string, unknown> = {}): Pro
       iat: now,
       exp: now + 86400,
     }),
+    session: await capsules.seal('session', { sid: 'downstream-session', route: '/mcp', sub: identity.sub, cid: publicClient.cid }),
   };
   let serial = 0;
   const fresh = async (marker: string): Promise<string> => {

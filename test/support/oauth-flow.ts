@@ -86,6 +86,17 @@ export async function redeemCode(baseUrl: string, client: RegisteredClient, code
   });
 }
 
+/** Signs `login` in with `client` for a route (`/mcp` by default) and redeems the code: an access token for that route. */
+export async function accessTokenFor(baseUrl: string, client: RegisteredClient, options: { login: string; route?: string }): Promise<string> {
+  const resource = `${baseUrl}${options.route ?? '/mcp'}`;
+  const callback = await signIn(baseUrl, client, { login: options.login, extra: { resource } });
+  const code = callback.searchParams.get('code');
+  if (!code) throw new Error(`sign-in failed: ${callback.href}`);
+  const tokens = await redeemCode(baseUrl, client, code, { resource });
+  if (tokens.status !== 200) throw new Error(`code redemption failed: ${tokens.status}`);
+  return tokens.body.access_token as string;
+}
+
 /** A JSON-RPC call to the MCP endpoint with a bearer token; returns the raw response. */
 export async function mcpPost(mcpUrl: string, token: string | undefined, body: unknown = initializeRequest(), headers: Record<string, string> = {}) {
   return fetch(mcpUrl, {

@@ -1,5 +1,5 @@
 import { ClientCredentialsError, credentialsFromRequest } from '../client-credentials/index.js';
-import type { CredentialOutcome, DownstreamCredential } from '../credential.js';
+import { credentialDigest, type CredentialOutcome, type DownstreamCredential } from '../credential.js';
 
 /** The request for a client_credentials token, as the token source takes it. */
 export interface TokenRequest {
@@ -36,13 +36,14 @@ export function clientCredentials(options: ClientCredentialsOptions, tokens: Tok
   const idHeader = options.fromRequest.idHeader.toLowerCase();
   const secretHeader = options.fromRequest.secretHeader.toLowerCase();
 
-  const outcomeFor = async (request: TokenRequest, strip: readonly string[]): Promise<CredentialOutcome> => {
+  const outcomeFor = async (request: TokenRequest, strip: readonly string[], caller?: string): Promise<CredentialOutcome> => {
     try {
       const { accessToken } = await tokens.getToken(request);
       return {
         ok: true,
         headers: { authorization: `Bearer ${accessToken}` },
         strip,
+        ...(caller === undefined ? {} : { caller }),
         renew: async () => {
           tokens.invalidate(request, accessToken);
           return { authorization: `Bearer ${(await tokens.getToken(request)).accessToken}` };
@@ -77,7 +78,7 @@ export function clientCredentials(options: ClientCredentialsOptions, tokens: Tok
           challenge: 'Basic realm="mcp-capsule"',
         };
       }
-      return outcomeFor({ ...base, clientId: own.clientId, clientSecret: own.clientSecret }, [idHeader, secretHeader]);
+      return outcomeFor({ ...base, clientId: own.clientId, clientSecret: own.clientSecret }, [idHeader, secretHeader], credentialDigest(own.clientId, own.clientSecret));
     },
   };
 }

@@ -1,4 +1,4 @@
-import { credentialHeader, type DownstreamCredential } from '../credential.js';
+import { credentialDigest, credentialHeader, type DownstreamCredential } from '../credential.js';
 
 const BEARER = /^Bearer[ ]+(\S+)$/i;
 const PRINTABLE = /^[\x21-\x7E]{1,4096}$/;
@@ -24,7 +24,7 @@ export function personalAccessToken(options: { incomingHeader: string; outboundH
           challenge,
         };
       }
-      return { ok: true, headers: credentialHeader(options.outboundHeader, value), strip: [incoming] };
+      return { ok: true, headers: credentialHeader(options.outboundHeader, value), strip: [incoming], caller: credentialDigest(value) };
     },
   };
 }
