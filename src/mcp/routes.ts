@@ -8,13 +8,23 @@ import { auditUser, type AuditEvent } from '../observability/audit.js';
 import type { Endpoints, RouteEndpoints } from '../oauth/endpoints.js';
 import type { ForwardObserver, ForwardRequest } from '../proxy/forwarder.js';
 import { requestHeaderPairs } from '../proxy/context.js';
-import { outboundRequestHeaders } from '../proxy/outbound-headers.js';
+import { outboundRequestHeaders, type Forwarding } from '../proxy/outbound-headers.js';
+import { refusedMethodAllow } from './allowed-methods.js';
 import { inspectMcpRequest } from './inspection/inspect-request.js';
 import { compileToolPolicy } from './inspection/tool-policy.js';
 import { verifyBearer } from './bearer.js';
 import { bearerChallenge } from './challenge.js';
 
 const INVALID_TOKEN = 'The access token is invalid or expired.';
+const METHOD_NOT_ALLOWED = 'This method is not forwarded on this route.';
+
+/** JSON-RPC on MCP routes (the MCP SDK's own 405 body), an OAuth-style error on http routes. */
+function methodRefusal(c: Context, kind: 'mcp' | 'http', allow: string): Response {
+  const body = kind === 'mcp'
+    ? { jsonrpc: '2.0', id: null, error: { code: -32000, message: METHOD_NOT_ALLOWED } }
+    : { error: 'method_not_allowed', error_description: METHOD_NOT_ALLOWED };
+  return c.json(body, 405, { Allow: allow });
+}
 
 /**
  * One route: the caller is authenticated the way the route's credential mode
@@ -39,6 +49,13 @@ function mountRoute(app: Hono, deps: AppDeps, endpoint: RouteEndpoints, credenti
   const observer: ForwardObserver = {
     downstreamError: (kind) => deps.metrics.downstreamErrors.inc({ route: endpoint.path, kind }),
     streamOpened: () => deps.metrics.openStream(endpoint.path),
+  };
+
+  const publicOrigin = new URL(deps.config.publicUrl);
+  const forwarding: Omit<Forwarding, 'peer'> = {
+    trustedHops: deps.config.trustProxyHops,
+    proto: publicOrigin.protocol.slice(0, -1),
+    host: publicOrigin.host,
   };
 
   const routeUrl = new URL(route.url);
@@ -69,6 +86,10 @@ function mountRoute(app: Hono, deps: AppDeps, endpoint: RouteEndpoints, credenti
       deps.audit.record({ ...audit, ...extra, status: statusSent(c, response), latency_ms: deps.clock() - started });
       return response;
     };
+
+    // Before authentication: the method alone decides, the same for every caller, so no token is checked for it.
+    const allow = refusedMethodAllow(route.kind, c.req.method);
+    if (allow !== undefined) return finish(methodRefusal(c, route.kind, allow), { outcome: 'denied', reason: 'method_not_allowed' });
 
     let token;
     if (credential.signsIn) {
@@ -130,11 +151,14 @@ function mountRoute(app: Hono, deps: AppDeps, endpoint: RouteEndpoints, credenti
     }
 
     const target = downstreamTarget(c.req.url);
-    const outbound = (credentialHeaders: Readonly<Record<string, string>>) => {
-      const headers = outboundRequestHeaders(requestHeaderPairs(c), { credential: credentialHeaders, ...(requestId ? { requestId } : {}) });
-      for (const name of outcome.strip ?? []) if (!(name in credentialHeaders)) delete headers[name.toLowerCase()];
-      return headers;
-    };
+    const peer = deps.peerAddress?.(c);
+    const outbound = (credentialHeaders: Readonly<Record<string, string>>) =>
+      outboundRequestHeaders(requestHeaderPairs(c), {
+        credential: credentialHeaders,
+        ...(requestId ? { requestId } : {}),
+        ...(outcome.strip ? { strip: outcome.strip } : {}),
+        forwarding: { ...forwarding, peer },
+      });
     const renew = outcome.renew;
     const response = await forwarder.forward(c, {
       target,
