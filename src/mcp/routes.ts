@@ -52,7 +52,7 @@ function mountRoute(app: Hono, deps: AppDeps, endpoint: RouteEndpoints, credenti
   };
 
   const publicOrigin = new URL(deps.config.publicUrl);
-  const forwarding: Omit<Forwarding, 'peer'> = {
+  const forwarding: Forwarding = {
     trustedHops: deps.config.trustProxyHops,
     proto: publicOrigin.protocol.slice(0, -1),
     host: publicOrigin.host,
@@ -157,7 +157,8 @@ function mountRoute(app: Hono, deps: AppDeps, endpoint: RouteEndpoints, credenti
         credential: credentialHeaders,
         ...(requestId ? { requestId } : {}),
         ...(outcome.strip ? { strip: outcome.strip } : {}),
-        forwarding: { ...forwarding, peer },
+        forwarding,
+        peer,
       });
     const renew = outcome.renew;
     const response = await forwarder.forward(c, {

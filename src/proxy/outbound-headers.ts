@@ -58,13 +58,14 @@ const REQUEST_DROP: ReadonlySet<string> = new Set<string>([
   ...IDENTITY_HEADERS,
   ...FORWARDING_HEADERS,
   'host',
-  // Replaced by the proxy's own request id.
-  'x-request-id',
   'authorization',
   'cookie',
   // Node's server already answered `100 Continue`; undici refuses to send `expect` at all.
   'expect',
 ]);
+
+/** Names the proxy drops or sets itself (its request id), compared for names spelled with `_`. */
+const REFUSED_SPELLINGS: ReadonlySet<string> = new Set<string>([...REQUEST_DROP, 'x-request-id']);
 
 // The downstream's cookies would land on the proxy's origin, beside the proxy's own
 // `__Host-` consent and browser-binding cookies (which any response from this host may
@@ -85,19 +86,19 @@ export interface OutboundHeaderOptions {
   readonly requestId?: string;
   /** Incoming headers that carried the client's own credential (a PAT, client id and secret): never forwarded. */
   readonly strip?: readonly string[];
-  /** Where the request came from; without it no X-Forwarded-* is sent at all. */
+  /** What the proxy tells the downstream about where requests come from; without it no X-Forwarded-* is sent. */
   readonly forwarding?: Forwarding;
+  /** The address of this request's socket peer (the client, or the nearest reverse proxy), when the runtime knows it. */
+  readonly peer?: string | undefined;
 }
 
 /**
- * What the downstream learns about the request's origin. X-Forwarded-For is the trusted part of
- * the incoming chain (`trustedForwardedFor`) followed by the peer that connected to the proxy;
- * X-Forwarded-Proto and X-Forwarded-Host name the proxy's public origin, the one clients address.
- * X-Real-IP and Forwarded are not sent.
+ * A route's X-Forwarded-* settings. X-Forwarded-For is the trusted part of the incoming chain
+ * (`trustedForwardedFor`) followed by the peer that connected to the proxy; X-Forwarded-Proto
+ * and X-Forwarded-Host name the proxy's public origin, the one clients address. X-Real-IP and
+ * Forwarded are not sent.
  */
 export interface Forwarding {
-  /** The address of the socket's peer, when the runtime knows it. */
-  readonly peer: string | undefined;
   /** How many reverse proxies in front of the proxy append to X-Forwarded-For (`trustProxyHops`). */
   readonly trustedHops: number;
   /** `http` or `https`. */
@@ -142,7 +143,7 @@ export function outboundRequestHeaders(incoming: HeaderPairs, options: OutboundH
   const named = connection === 'keep-alive' || connection === 'close' ? undefined : connectionTokens(connection);
   if (named !== undefined) for (const name of named) delete outbound[name];
   for (const name of options.strip ?? []) delete outbound[name.toLowerCase()];
-  if (options.forwarding !== undefined) setForwarding(outbound, options.forwarding, forwardedFor);
+  if (options.forwarding !== undefined) setForwarding(outbound, options.forwarding, options.peer, forwardedFor);
   if (options.requestId !== undefined) outbound['x-request-id'] = options.requestId;
   for (const name in options.credential) outbound[name.toLowerCase()] = options.credential[name]!;
   return outbound;
@@ -150,14 +151,14 @@ export function outboundRequestHeaders(incoming: HeaderPairs, options: OutboundH
 
 /** Whether a name with `_` read as `-` is one the proxy drops or sets itself. */
 function refusedSpelling(folded: string, options: OutboundHeaderOptions): boolean {
-  if (REQUEST_DROP.has(folded)) return true;
+  if (REFUSED_SPELLINGS.has(folded)) return true;
   for (const name in options.credential) if (name.toLowerCase() === folded) return true;
   return options.strip?.some((name) => name.toLowerCase() === folded) ?? false;
 }
 
-function setForwarding(outbound: OutboundHeaders, forwarding: Forwarding, incomingChain: string | undefined): void {
+function setForwarding(outbound: OutboundHeaders, forwarding: Forwarding, peer: string | undefined, incomingChain: string | undefined): void {
   const chain = trustedForwardedFor(forwarding.trustedHops, incomingChain);
-  if (forwarding.peer !== undefined) chain.push(forwarding.peer);
+  if (peer !== undefined) chain.push(peer);
   if (chain.length > 0) outbound['x-forwarded-for'] = chain.join(', ');
   outbound['x-forwarded-proto'] = forwarding.proto;
   outbound['x-forwarded-host'] = forwarding.host;

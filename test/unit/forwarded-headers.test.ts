@@ -43,7 +43,8 @@ const options = (trustedHops: number): OutboundHeaderOptions => ({
   credential: { 'x-api-key': 'route-key', 'x-forwarded-user': 'alice' },
   requestId: 'req-1',
   strip: ['X-Pat'],
-  forwarding: { peer: '127.0.0.1', trustedHops, proto: 'https', host: 'mcp.example.com' },
+  forwarding: { trustedHops, proto: 'https', host: 'mcp.example.com' },
+  peer: '127.0.0.1',
 });
 
 describe.each(Object.entries(shapes))('outbound headers from %s', (_shape, incoming) => {
@@ -66,9 +67,9 @@ describe.each(Object.entries(shapes))('outbound headers from %s', (_shape, incom
   });
 
   it('sends no X-Forwarded-* without forwarding details, and no X-Forwarded-For without a peer or a trusted entry', () => {
-    const { forwarding: _forwarding, ...bare } = options(0);
+    const { forwarding, peer: _peer, ...bare } = options(0);
     expect(Object.keys(outboundRequestHeaders(incoming(), bare)).filter((name) => name.includes('forwarded-') && name !== 'x-forwarded-user')).toEqual([]);
-    const unknownPeer = outboundRequestHeaders(incoming(), { ...bare, forwarding: { ...options(0).forwarding!, peer: undefined } });
+    const unknownPeer = outboundRequestHeaders(incoming(), { ...bare, ...(forwarding ? { forwarding } : {}) });
     expect(unknownPeer['x-forwarded-for']).toBeUndefined();
     expect(unknownPeer['x-forwarded-host']).toBe('mcp.example.com');
   });
