@@ -18,8 +18,8 @@ import { bearerChallenge } from './challenge.js';
 const INVALID_TOKEN = 'The access token is invalid or expired.';
 const METHOD_NOT_ALLOWED = 'This method is not forwarded on this route.';
 
-/** JSON-RPC on MCP routes (the MCP SDK's own 405 body), an OAuth-style error on http routes. */
-function methodRefusal(c: Context, kind: 'mcp' | 'http', allow: string): Response {
+/** A JSON-RPC error on MCP routes (code -32000, as the MCP SDK's own 405), an OAuth-style error on http routes. */
+function methodRefusal(c: Context, kind: RouteEndpoints['route']['kind'], allow: string): Response {
   const body = kind === 'mcp'
     ? { jsonrpc: '2.0', id: null, error: { code: -32000, message: METHOD_NOT_ALLOWED } }
     : { error: 'method_not_allowed', error_description: METHOD_NOT_ALLOWED };
