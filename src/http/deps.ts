@@ -41,4 +41,6 @@ export interface AppDeps {
   readonly clock: Clock;
   /** The caller's network address, where the runtime knows it; used for rate limits only. */
   readonly clientAddress?: (c: Context) => string | undefined;
+  /** The address of the socket's peer (the client, or the nearest reverse proxy), where the runtime knows it: for X-Forwarded-For. */
+  readonly peerAddress?: (c: Context) => string | undefined;
 }

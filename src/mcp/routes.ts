@@ -8,7 +8,8 @@ import { auditUser, type AuditEvent } from '../observability/audit.js';
 import type { Endpoints, RouteEndpoints } from '../oauth/endpoints.js';
 import type { ForwardObserver, ForwardRequest } from '../proxy/forwarder.js';
 import { requestHeaderPairs } from '../proxy/context.js';
-import { outboundRequestHeaders } from '../proxy/outbound-headers.js';
+import { outboundRequestHeaders, type Forwarding } from '../proxy/outbound-headers.js';
+import { refusedMethodAllow } from './allowed-methods.js';
 import { inspectMcpRequest } from './inspection/inspect-request.js';
 import { compileToolPolicy } from './inspection/tool-policy.js';
 import { verifyBearer } from './bearer.js';
@@ -17,6 +18,15 @@ import { bearerChallenge } from './challenge.js';
 import { rebindingGuards } from './origin-guard.js';
 
 const INVALID_TOKEN = 'The access token is invalid or expired.';
+const METHOD_NOT_ALLOWED = 'This method is not forwarded on this route.';
+
+/** A JSON-RPC error on MCP routes (code -32000, as the MCP SDK's own 405), an OAuth-style error on http routes. */
+function methodRefusal(c: Context, kind: RouteEndpoints['route']['kind'], allow: string): Response {
+  const body = kind === 'mcp'
+    ? { jsonrpc: '2.0', id: null, error: { code: -32000, message: METHOD_NOT_ALLOWED } }
+    : { error: 'method_not_allowed', error_description: METHOD_NOT_ALLOWED };
+  return c.json(body, 405, { Allow: allow });
+}
 
 /**
  * One route: the caller is authenticated the way the route's credential mode
@@ -41,6 +51,13 @@ function mountRoute(app: Hono, deps: AppDeps, endpoint: RouteEndpoints, credenti
   const observer: ForwardObserver = {
     downstreamError: (kind) => deps.metrics.downstreamErrors.inc({ route: endpoint.path, kind }),
     streamOpened: () => deps.metrics.openStream(endpoint.path),
+  };
+
+  const publicOrigin = new URL(deps.config.publicUrl);
+  const forwarding: Forwarding = {
+    trustedHops: deps.config.trustProxyHops,
+    proto: publicOrigin.protocol.slice(0, -1),
+    host: publicOrigin.host,
   };
 
   const routeUrl = new URL(route.url);
@@ -71,6 +88,10 @@ function mountRoute(app: Hono, deps: AppDeps, endpoint: RouteEndpoints, credenti
       deps.audit.record({ ...audit, ...extra, status: statusSent(c, response), latency_ms: deps.clock() - started });
       return response;
     };
+
+    // Before authentication: the method alone decides, the same for every caller, so no token is checked for it.
+    const allow = refusedMethodAllow(route.kind, c.req.method);
+    if (allow !== undefined) return finish(methodRefusal(c, route.kind, allow), { outcome: 'denied', reason: 'method_not_allowed' });
 
     let token;
     if (credential.signsIn) {
@@ -147,9 +168,15 @@ function mountRoute(app: Hono, deps: AppDeps, endpoint: RouteEndpoints, credenti
     }
 
     const target = downstreamTarget(c.req.url);
+    const peer = deps.peerAddress?.(c);
     const outbound = (credentialHeaders: Readonly<Record<string, string>>) => {
-      const headers = outboundRequestHeaders(requestHeaderPairs(c), { credential: credentialHeaders, ...(requestId ? { requestId } : {}) });
-      for (const name of outcome.strip ?? []) if (!(name in credentialHeaders)) delete headers[name.toLowerCase()];
+      const headers = outboundRequestHeaders(requestHeaderPairs(c), {
+        credential: credentialHeaders,
+        ...(requestId ? { requestId } : {}),
+        ...(outcome.strip ? { strip: outcome.strip } : {}),
+        forwarding,
+        peer,
+      });
       if (downstreamSessionId !== undefined) headers['mcp-session-id'] = downstreamSessionId;
       return headers;
     };

@@ -1,11 +1,19 @@
+import { trustedForwardedFor } from './forwarded-for.js';
+
 /**
  * Which headers cross the proxy, in each direction.
  *
  * Request side: everything the client sent except what belongs to the hop (RFC 9110 §7.6.1),
- * what names the proxy's own origin (`host`), and anything the client could use to speak
- * with an identity or credential that is not its own. The route's credential is set last.
+ * what names the proxy's own origin (`host`), anything the client could use to speak with an
+ * identity or credential that is not its own, and what the proxy says itself about where the
+ * request came from. The proxy's own headers and the route's credential are set last.
  * MCP headers (`mcp-session-id`, `mcp-protocol-version`, `last-event-id`, `mcp-method`,
  * `mcp-name`, `mcp-param-*`), `accept` and `content-type` pass untouched.
+ *
+ * A refused name is refused in every spelling: Rack, Puma, CGI and WSGI servers read `_` as
+ * `-` (`X_Forwarded_User` arrives as `HTTP_X_FORWARDED_USER`, like the proxy's own
+ * `x-forwarded-user`), so a name with `_` is compared with `_` read as `-`. Only names with
+ * `_` pay for that comparison.
  *
  * `content-length` is kept: the body is streamed through byte for byte, so the length the
  * client declared stays true and undici sends it instead of switching to chunked. A forwarder
@@ -39,15 +47,25 @@ export const IDENTITY_HEADERS = [
   'x-forwarded-groups',
 ] as const;
 
+/**
+ * Where the request came from, as the proxy itself tells it (see `Forwarding`). The client's
+ * own are dropped: with no trusted proxy in front they are whatever the client chose to say.
+ */
+const FORWARDING_HEADERS = ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-real-ip', 'forwarded'] as const;
+
 const REQUEST_DROP: ReadonlySet<string> = new Set<string>([
   ...HOP_BY_HOP,
   ...IDENTITY_HEADERS,
+  ...FORWARDING_HEADERS,
   'host',
   'authorization',
   'cookie',
   // Node's server already answered `100 Continue`; undici refuses to send `expect` at all.
   'expect',
 ]);
+
+/** Names the proxy drops or sets itself (its request id), compared for names spelled with `_`. */
+const REFUSED_SPELLINGS: ReadonlySet<string> = new Set<string>([...REQUEST_DROP, 'x-request-id']);
 
 // The downstream's cookies would land on the proxy's origin, beside the proxy's own
 // `__Host-` consent and browser-binding cookies (which any response from this host may
@@ -66,6 +84,27 @@ export interface OutboundHeaderOptions {
   readonly credential: Readonly<Record<string, string>>;
   /** The proxy's id of this request, sent as X-Request-Id in place of whatever the client sent. */
   readonly requestId?: string;
+  /** Incoming headers that carried the client's own credential (a PAT, client id and secret): never forwarded. */
+  readonly strip?: readonly string[];
+  /** What the proxy tells the downstream about where requests come from; without it no X-Forwarded-* is sent. */
+  readonly forwarding?: Forwarding;
+  /** The address of this request's socket peer (the client, or the nearest reverse proxy), when the runtime knows it. */
+  readonly peer?: string | undefined;
+}
+
+/**
+ * A route's X-Forwarded-* settings. X-Forwarded-For is the trusted part of the incoming chain
+ * (`trustedForwardedFor`) followed by the peer that connected to the proxy; X-Forwarded-Proto
+ * and X-Forwarded-Host name the proxy's public origin, the one clients address. X-Real-IP and
+ * Forwarded are not sent.
+ */
+export interface Forwarding {
+  /** How many reverse proxies in front of the proxy append to X-Forwarded-For (`trustProxyHops`). */
+  readonly trustedHops: number;
+  /** `http` or `https`. */
+  readonly proto: string;
+  /** Host and port of the public origin. */
+  readonly host: string;
 }
 
 /** The names listed in a `Connection` header, lowercased: per RFC 9110 they are hop-by-hop too. */
@@ -89,20 +128,40 @@ export function outboundRequestHeaders(incoming: HeaderPairs, options: OutboundH
   // No prototype: a header named `__proto__` or `constructor` is just a header.
   const outbound: OutboundHeaders = Object.create(null) as OutboundHeaders;
   let connection: string | undefined;
+  let forwardedFor: string | undefined;
   for (const [rawName, value] of incoming) {
     const name = rawName.toLowerCase();
     if (name === 'connection') connection = connection === undefined ? value : `${connection}, ${value}`;
+    else if (name === 'x-forwarded-for') forwardedFor = forwardedFor === undefined ? value : `${forwardedFor}, ${value}`;
     // HTTP/2 pseudo-headers (`:path` …) describe the stream, not the message.
     if (REQUEST_DROP.has(name) || name.startsWith(':')) continue;
+    if (name.includes('_') && refusedSpelling(name.replaceAll('_', '-'), options)) continue;
     const existing = outbound[name];
     outbound[name] = existing === undefined ? value : `${existing}, ${value}`;
   }
   // The usual values name nothing that is not dropped already (Keep-Alive is hop-by-hop).
   const named = connection === 'keep-alive' || connection === 'close' ? undefined : connectionTokens(connection);
   if (named !== undefined) for (const name of named) delete outbound[name];
+  for (const name of options.strip ?? []) delete outbound[name.toLowerCase()];
+  if (options.forwarding !== undefined) setForwarding(outbound, options.forwarding, options.peer, forwardedFor);
   if (options.requestId !== undefined) outbound['x-request-id'] = options.requestId;
   for (const name in options.credential) outbound[name.toLowerCase()] = options.credential[name]!;
   return outbound;
+}
+
+/** Whether a name with `_` read as `-` is one the proxy drops or sets itself. */
+function refusedSpelling(folded: string, options: OutboundHeaderOptions): boolean {
+  if (REFUSED_SPELLINGS.has(folded)) return true;
+  for (const name in options.credential) if (name.toLowerCase() === folded) return true;
+  return options.strip?.some((name) => name.toLowerCase() === folded) ?? false;
+}
+
+function setForwarding(outbound: OutboundHeaders, forwarding: Forwarding, peer: string | undefined, incomingChain: string | undefined): void {
+  const chain = trustedForwardedFor(forwarding.trustedHops, incomingChain);
+  if (peer !== undefined) chain.push(peer);
+  if (chain.length > 0) outbound['x-forwarded-for'] = chain.join(', ');
+  outbound['x-forwarded-proto'] = forwarding.proto;
+  outbound['x-forwarded-host'] = forwarding.host;
 }
 
 function dropsResponseHeader(name: string, named: ReadonlySet<string> | undefined): boolean {

@@ -11,7 +11,7 @@ import type { Logger } from '../observability/logger.js';
 import { FetchForwarder } from '../proxy/fetch-forwarder.js';
 import { buildDeps } from './deps.js';
 import { nodeAuditLog } from './node-audit.js';
-import { announceListening, clientAddressFrom, endableEventStreams, listenUrlOf, loadServeConfig, serveUntilSignalled } from './serve-common.js';
+import { announceListening, endableEventStreams, listenUrlOf, loadServeConfig, serveUntilSignalled } from './serve-common.js';
 
 /** The part of Bun's API used here (no @types/bun needed). */
 interface BunServer {
@@ -53,7 +53,7 @@ async function start(): Promise<{ close(): Promise<void> }> {
     audit: auditLog.audit,
     logger,
     createForwarder: (headersTimeoutMs) => new FetchForwarder({ headersTimeoutMs, logger }),
-    clientAddress: clientAddressFrom(config.trustProxyHops, (c: Context) => (c.env as BunServer | undefined)?.requestIP(c.req.raw)?.address),
+    peerAddress: (c: Context) => (c.env as BunServer | undefined)?.requestIP(c.req.raw)?.address,
   });
   const app = createApp(deps);
   const streams = endableEventStreams((request, bunServer: BunServer) => app.fetch(request, bunServer));

@@ -10,7 +10,7 @@ import { createMetricsApp } from '../http/metrics.js';
 import { FetchForwarder } from '../proxy/fetch-forwarder.js';
 import { buildDeps } from './deps.js';
 import { nodeAuditLog } from './node-audit.js';
-import { announceListening, clientAddressFrom, endableEventStreams, listenUrlOf, loadServeConfig, serveUntilSignalled } from './serve-common.js';
+import { announceListening, endableEventStreams, listenUrlOf, loadServeConfig, serveUntilSignalled } from './serve-common.js';
 
 /** The part of Deno's API used here (no Deno type definitions needed). */
 interface DenoServeInfo {
@@ -51,7 +51,7 @@ async function start(): Promise<{ close(): Promise<void> }> {
     audit: auditLog.audit,
     logger,
     createForwarder: (headersTimeoutMs) => new FetchForwarder({ headersTimeoutMs, logger }),
-    clientAddress: clientAddressFrom(config.trustProxyHops, (c: Context) => (c.env as DenoServeInfo | undefined)?.remoteAddr?.hostname),
+    peerAddress: (c: Context) => (c.env as DenoServeInfo | undefined)?.remoteAddr?.hostname,
   });
   const app = createApp(deps);
   const streams = endableEventStreams((request, info: DenoServeInfo) => app.fetch(request, info));

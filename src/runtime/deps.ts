@@ -17,6 +17,7 @@ import { countingUpstreamErrors } from '../upstream/counting-client.js';
 import { createUpstreamClient } from '../upstream/create-upstream-client.js';
 import { resolveUpstream, signInHost } from '../upstream/settings.js';
 import type { UpstreamClient } from '../upstream/upstream-client.js';
+import { clientAddressFrom } from './serve-common.js';
 
 export interface DepsOptions {
   readonly logger: Logger;
@@ -24,7 +25,8 @@ export interface DepsOptions {
   readonly createForwarder: (headersTimeoutMs: number) => Forwarder;
   readonly clock?: Clock;
   readonly fetch?: typeof fetch;
-  readonly clientAddress?: AppDeps['clientAddress'];
+  /** The socket peer's address, where the runtime knows it; the client address is derived from it and `trustProxyHops`. */
+  readonly peerAddress?: AppDeps['peerAddress'];
   /** Where audit events go; silent when absent. */
   readonly audit?: AuditLog;
   /** The process's metrics; a fresh set when absent. */
@@ -89,7 +91,7 @@ export async function buildDeps(config: Config, options: DepsOptions): Promise<B
     audit: options.audit ?? silentAudit,
     metrics,
     clock,
-    ...(options.clientAddress ? { clientAddress: options.clientAddress } : {}),
+    ...(options.peerAddress ? { peerAddress: options.peerAddress, clientAddress: clientAddressFrom(config.trustProxyHops, options.peerAddress) } : {}),
     close: async () => {
       await Promise.all([...forwarders.values()].map((forwarder) => forwarder.close()));
       shared?.store.close();

@@ -10,7 +10,7 @@ import type { Logger } from '../observability/logger.js';
 import { createForwarder } from '../proxy/index.js';
 import { buildDeps } from './deps.js';
 import { nodeAuditLog } from './node-audit.js';
-import { nodeClientAddress } from './node-client-address.js';
+import { nodePeerAddress } from './node-peer-address.js';
 import { announceListening } from './serve-common.js';
 
 export interface RunningProxy {
@@ -29,7 +29,7 @@ export async function startNodeProxy(config: Config, logger: Logger, options: { 
     logger,
     createForwarder: (headersTimeoutMs) =>
       createForwarder({ runtime: 'node', headersTimeoutMs, logger, closeGraceMs: config.shutdownGrace * 1000 }),
-    clientAddress: nodeClientAddress(config.trustProxyHops),
+    peerAddress: nodePeerAddress,
     ...options,
   });
   const app = createApp(deps);

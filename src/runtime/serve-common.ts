@@ -4,6 +4,7 @@ import { configFileOf, ConfigError, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { endpointsFor } from '../oauth/endpoints.js';
 import { createLogger, writeLine, type Logger } from '../observability/logger.js';
+import { trustedForwardedFor } from '../proxy/forwarded-for.js';
 import type { UpstreamClient } from '../upstream/upstream-client.js';
 
 /**
@@ -25,10 +26,8 @@ export function listenUrlOf(hostname: string, port: number): string {
  */
 export function clientAddressFrom(hops: number, peer: (c: Context) => string | undefined): (c: Context) => string | undefined {
   return (c) => {
-    const socketAddress = peer(c);
-    if (hops === 0) return socketAddress;
-    const forwarded = (c.req.header('x-forwarded-for') ?? '').split(',').map((part) => part.trim()).filter(Boolean);
-    return forwarded[forwarded.length - hops] ?? socketAddress;
+    if (hops === 0) return peer(c);
+    return trustedForwardedFor(hops, c.req.header('x-forwarded-for'))[0] ?? peer(c);
   };
 }
 
