@@ -14,10 +14,6 @@ type Behaviour = 'ok' | 'reset-mid-stream' | 'hang' | 'stream-forever';
 
 const OK_BODY = JSON.stringify({ jsonrpc: '2.0', id: 1, result: { protocolVersion: '2025-06-18', capabilities: {}, serverInfo: { name: 'raw', version: '1' } } });
 
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  return Promise.race([promise, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms))]);
-}
-
 describe('downstream MCP server faults through the proxy', () => {
   let behaviour: Behaviour = 'ok';
   /** Resolves when the downstream sees the socket of its latest request close. */
@@ -69,13 +65,13 @@ describe('downstream MCP server faults through the proxy', () => {
   it('never answers: the route timeout (1 s) bounds the wait with a 504 JSON-RPC error, and the downstream socket is let go', async () => {
     behaviour = 'hang';
     const started = performance.now();
-    const response = await within(mcpPost(stack.mcpUrl, token), 5_000, 'the 504');
+    const response = await mcpPost(stack.mcpUrl, token);
     const elapsed = performance.now() - started;
     expect(response.status).toBe(504);
     expect(await response.json()).toEqual({ jsonrpc: '2.0', id: null, error: { code: -32001, message: 'Downstream MCP server unavailable' } });
     expect(elapsed).toBeGreaterThanOrEqual(900);
     expect(elapsed).toBeLessThan(4_000);
-    await within(latestClosed, 5_000, 'the hung downstream connection to be closed');
+    await latestClosed;
     await expectRecovered();
   });
 
@@ -95,7 +91,7 @@ describe('downstream MCP server faults through the proxy', () => {
       }
     })();
     // An abrupt error, not a clean end: a client must not take the cut stream for a complete response.
-    expect(await within(drained.catch(() => 'errored'), 5_000, 'the cut stream to end')).toBe('errored');
+    expect(await drained.catch(() => 'errored')).toBe('errored');
     expect(seen).toContain('"serverInfo"');
     const logged = stack.logs.lines.some((line) => line.includes('downstream response interrupted'));
     expect(logged).toBe(true);
@@ -112,12 +108,12 @@ describe('downstream MCP server faults through the proxy', () => {
       signal: controller.signal,
     });
     const reader = aborted.body!.getReader();
-    const first = await within(reader.read(), 5_000, 'the first event');
+    const first = await reader.read();
     expect(new TextDecoder().decode(first.value)).toContain('"serverInfo"');
     const downstreamClosed = latestClosed;
     controller.abort();
     await reader.cancel().catch(() => {});
-    await within(downstreamClosed, 5_000, 'the downstream to see its connection close');
+    await downstreamClosed;
     await expectRecovered();
   });
 
@@ -125,7 +121,7 @@ describe('downstream MCP server faults through the proxy', () => {
     const port = (raw.address() as AddressInfo).port;
     raw.closeAllConnections();
     await new Promise<void>((resolve) => raw.close(() => resolve()));
-    const refused = await within(mcpPost(stack.mcpUrl, token), 5_000, 'the 502');
+    const refused = await mcpPost(stack.mcpUrl, token);
     expect(refused.status).toBe(502);
     expect(((await refused.json()) as { error: { message: string } }).error.message).toBe('Downstream MCP server unavailable');
     await new Promise<void>((resolve) => raw.listen(port, '127.0.0.1', resolve));

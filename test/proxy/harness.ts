@@ -235,19 +235,6 @@ export function recordingLogger(): Logger & { entries: LogEntry[] } {
   return { entries, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
 
-/** Rejects with a clear message when `promise` has not settled in `ms`: a bound, not a timing claim. */
-export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** Reads a streamed body until the accumulated text contains `marker`. */
 export async function readUntil(
   reader: ReadableStreamDefaultReader<Uint8Array>,

@@ -5,15 +5,19 @@ import { FetchForwarder } from '../../src/proxy/fetch-forwarder.js';
 import type { ForwardObserver, Forwarder } from '../../src/proxy/forwarder.js';
 import { outboundRequestHeaders } from '../../src/proxy/outbound-headers.js';
 import { UndiciForwarder } from '../../src/proxy/undici-forwarder.js';
-import { drain, readUntil, recordingLogger, refusingOrigin, serveApp, startDownstream, within, type Downstream } from './harness.js';
+import { drain, readUntil, recordingLogger, refusingOrigin, serveApp, startDownstream, type Downstream } from './harness.js';
 
-const BOUND_MS = 5000;
 
 /** What the forwarders reported for the requests of one test. */
 class Observed implements ForwardObserver {
   readonly errors: string[] = [];
   opened = 0;
   closed = 0;
+  private markClosed!: () => void;
+  /** Settles when the forwarder reports a stream closed. */
+  readonly streamClosed = new Promise<void>((resolve) => {
+    this.markClosed = resolve;
+  });
   downstreamError(kind: string) {
     this.errors.push(kind);
   }
@@ -21,15 +25,8 @@ class Observed implements ForwardObserver {
     this.opened++;
     return () => {
       this.closed++;
+      this.markClosed();
     };
-  }
-}
-
-async function until(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + BOUND_MS;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
 
@@ -87,38 +84,41 @@ describe.each(['undici', 'fetch'])('what the %s forwarder reports', (kind) => {
 
   it('an event stream is open until the downstream ends it', async () => {
     const { id, observed } = observe();
-    const response = await within(send(`/x/sse?id=${id}&obs=${id}`), BOUND_MS, 'SSE headers');
+    const response = await send(`/x/sse?id=${id}&obs=${id}`);
     const reader = response.body!.getReader();
     await readUntil(reader, 'first');
     expect(observed.opened).toBe(1);
     expect(observed.closed).toBe(0);
     downstream.gate(id).release();
-    expect(await within(drain(reader), BOUND_MS, 'stream end')).toContain('second');
-    await until(() => observed.closed === 1, 'the stream to close');
+    expect(await drain(reader)).toContain('second');
+    await observed.streamClosed;
+    expect(observed.closed).toBe(1);
     expect(observed.errors).toEqual([]);
   });
 
   it('an event stream closes when the client leaves', async () => {
     const { id, observed } = observe();
     const client = new AbortController();
-    const response = await within(send(`/x/sse?id=${id}&obs=${id}`, { signal: client.signal }), BOUND_MS, 'SSE headers');
+    const response = await send(`/x/sse?id=${id}&obs=${id}`, { signal: client.signal });
     await readUntil(response.body!.getReader(), 'first');
     expect(observed.opened).toBe(1);
     client.abort();
-    await until(() => observed.closed === 1, 'the stream to close');
-    await within(downstream.gate(id).closed, BOUND_MS, 'the downstream to see the client leave');
+    await observed.streamClosed;
+    expect(observed.closed).toBe(1);
+    await downstream.gate(id).closed;
     // A client that leaves is not a downstream error.
     expect(observed.errors).toEqual([]);
   });
 
   it('an event stream cut by the downstream closes and counts as interrupted', async () => {
     const { id, observed } = observe();
-    const response = await within(send(`/x/reset?id=${id}&obs=${id}`), BOUND_MS, 'SSE headers');
+    const response = await send(`/x/reset?id=${id}&obs=${id}`);
     const reader = response.body!.getReader();
     await readUntil(reader, 'partial');
     downstream.gate(id).release();
     await drain(reader).catch(() => undefined);
-    await until(() => observed.closed === 1, 'the stream to close');
+    await observed.streamClosed;
+    expect(observed.closed).toBe(1);
     expect(observed.opened).toBe(1);
     expect(observed.errors).toEqual(['interrupted']);
   });
