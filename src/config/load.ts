@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import type { z } from 'zod';
 import { applyEnvAliases, bindingFor, configInputFromEnv, ENV_BINDINGS, type Env } from './env.js';
 import { configSchema, type Config } from './schema.js';
+import { knownKeysAt, unknownKeyProblem } from './unknown-keys.js';
 
 export class ConfigError extends Error {
   readonly problems: readonly string[];
@@ -63,14 +64,18 @@ function filePath(path: readonly PropertyKey[], input: unknown): string {
   return text || 'configuration';
 }
 
-/** One line per problem, each naming the environment variable or the config file field at fault. */
+/** One line per problem (per key, for unknown keys), each naming the environment variable or the config file field at fault. */
 export function formatConfigIssues(error: z.ZodError, input: unknown, envInput: unknown = input): string[] {
-  return error.issues.map((issue) => {
-    const binding = bindingFor(issue.path);
+  const line = (path: readonly PropertyKey[], problem: string) => {
+    const binding = bindingFor(path);
     const fromEnv = binding !== undefined && (valueAt(envInput, binding.path) !== undefined || valueAt(input, binding.path) === undefined);
-    const name = fromEnv ? binding.name : filePath(issue.path, input);
-    return `${name}: ${describeIssue(issue, input)}`;
-  });
+    return `${fromEnv ? binding.name : filePath(path, input)}: ${problem}`;
+  };
+  return error.issues.flatMap((issue) =>
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => line([...issue.path, key], unknownKeyProblem(key, knownKeysAt(configSchema, issue.path))))
+      : [line(issue.path, describeIssue(issue, input))],
+  );
 }
 
 export function parseConfig(input: unknown, envInput?: unknown): Config {

@@ -6,7 +6,7 @@ import { z } from 'zod';
  * same rules as dynamic registration (checked where the schemes are known).
  */
 export const staticClientSchema = z
-  .object({
+  .strictObject({
     client_id: z
       .string()
       .min(1)
