@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ENV_BINDINGS } from '../../src/config/env.js';
-import { ConfigError, loadConfig, type LoadedConfig } from '../../src/config/load.js';
+import { loadConfig, type LoadedConfig } from '../../src/config/load.js';
 import { configSchema } from '../../src/config/schema.js';
+import { configProblems } from '../support/config-problems.js';
 
 /**
  * Configuration mistakes that used to pass `check` and then weakened the running proxy:
@@ -21,22 +22,14 @@ const ENV = {
   CAPSULE_CONFIG: FILE,
 };
 
-function load(yaml: string, env: Record<string, string> = ENV): LoadedConfig {
-  return loadConfig(env, (path) => {
+function load(yaml: string): LoadedConfig {
+  return loadConfig(ENV, (path) => {
     if (path !== FILE) throw Object.assign(new Error('missing'), { code: 'ENOENT' });
     return yaml;
   });
 }
 
-function problems(yaml: string, env: Record<string, string> = ENV): string[] {
-  try {
-    load(yaml, env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return [...(error as ConfigError).problems];
-  }
-  throw new Error('expected a configuration error');
-}
+const problems = (yaml: string) => configProblems(() => load(yaml));
 
 /** A file whose second route sits at `path`. */
 const routeAt = (path: string, kind = 'mcp') => `
@@ -113,6 +106,12 @@ routes:
 
   it('refuses unknown keys in the upstream, a named upstream, a client, a policy, redis and ttl, one line per key', () => {
     const yaml = `
+routes:
+  - path: /mcp
+    url: http://mcp:3000/mcp
+    policy:
+      emial: [alice@example.com]
+      group: [admins]
 upstream:
   clientSecert: from-the-file
 upstreams:
@@ -120,12 +119,6 @@ upstreams:
     issuer: https://login.example.com
     clientId: corp-client
     tenantId: x
-routes:
-  - path: /mcp
-    url: http://mcp:3000/mcp
-    policy:
-      emial: [alice@example.com]
-      group: [admins]
 clients:
   - client_id: dashboard
     redirect_uris: [https://dashboard.example.com/callback]
@@ -177,12 +170,7 @@ routes:
 
   it('never trips on settings taken from the environment: every variable lands on a known key', () => {
     const env = Object.fromEntries(ENV_BINDINGS.filter((binding) => binding.path.length > 0).map((binding) => [binding.name, 'x']));
-    let lines: string[] = [];
-    try {
-      loadConfig(env);
-    } catch (error) {
-      lines = [...(error as ConfigError).problems];
-    }
+    const lines = configProblems(() => loadConfig(env));
     expect(lines.length).toBeGreaterThan(0);
     expect(lines.filter((line) => line.includes('unknown key'))).toEqual([]);
   });

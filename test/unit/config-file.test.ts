@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config/load.js';
+import { loadConfig } from '../../src/config/load.js';
+import { configProblems } from '../support/config-problems.js';
 
 const BASE_ENV = {
   CAPSULE_KEYS: 'A'.repeat(43),
@@ -37,13 +38,7 @@ function load(files: Record<string, string>, env: Record<string, string> = BASE_
 }
 
 function problems(files: Record<string, string>, env: Record<string, string> = BASE_ENV): string[] {
-  try {
-    load(files, env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return [...(error as ConfigError).problems];
-  }
-  throw new Error('expected a configuration error');
+  return configProblems(() => load(files, env));
 }
 
 describe('configuration files', () => {
