@@ -66,16 +66,20 @@ function filePath(path: readonly PropertyKey[], input: unknown): string {
 
 /** One line per problem (per key, for unknown keys), each naming the environment variable or the config file field at fault. */
 export function formatConfigIssues(error: z.ZodError, input: unknown, envInput: unknown = input): string[] {
-  const line = (path: readonly PropertyKey[], problem: string) => {
+  const source = (path: readonly PropertyKey[]) => {
     const binding = bindingFor(path);
     const fromEnv = binding !== undefined && (valueAt(envInput, binding.path) !== undefined || valueAt(input, binding.path) === undefined);
-    return `${fromEnv ? binding.name : filePath(path, input)}: ${problem}`;
+    return fromEnv ? { name: binding.name, variable: true } : { name: filePath(path, input), variable: false };
   };
-  return error.issues.flatMap((issue) =>
-    issue.code === 'unrecognized_keys'
-      ? issue.keys.map((key) => line([...issue.path, key], unknownKeyProblem(key, knownKeysAt(configSchema, issue.path))))
-      : [line(issue.path, describeIssue(issue, input))],
-  );
+  return error.issues.flatMap((issue) => {
+    if (issue.code !== 'unrecognized_keys') return [`${source(issue.path).name}: ${describeIssue(issue, input)}`];
+    const known = knownKeysAt(configSchema, issue.path);
+    return issue.keys.map((key) => {
+      // A variable holding several fields (CAPSULE_UPSTREAM_CLAIMS) is named, so the key is said too.
+      const { name, variable } = source([...issue.path, key]);
+      return `${name}: ${variable ? `${key}: ` : ''}${unknownKeyProblem(key, known)}`;
+    });
+  });
 }
 
 export function parseConfig(input: unknown, envInput?: unknown): Config {

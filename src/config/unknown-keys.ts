@@ -1,27 +1,25 @@
 import { z } from 'zod';
 
 /**
- * The settings an object of `schema` at `path` knows, for naming the likely intent
- * behind an unknown key. Looks through defaults, optionals, lists, records and pipes
- * (a preprocess step's input is a transform: the object is on its output side).
+ * The settings the object of `schema` at `path` knows, for naming the likely intent
+ * behind an unknown key. Looks through defaults, optionals, lists, records and both
+ * sides of pipes (a preprocess step is a transform before the object, a refinement
+ * of the whole a transform after it).
  */
 export function knownKeysAt(schema: z.core.$ZodType, path: readonly PropertyKey[]): string[] {
-  let node: z.core.$ZodType | undefined = schema;
-  let remaining = [...path];
-  while (node) {
-    if (node instanceof z.ZodDefault || node instanceof z.ZodPrefault || node instanceof z.ZodOptional || node instanceof z.ZodNullable) node = node.unwrap();
-    else if (node instanceof z.ZodPipe) node = node.in instanceof z.ZodTransform ? node.out : node.in;
-    else if (remaining.length === 0) return node instanceof z.ZodObject ? Object.keys(node.shape) : [];
-    else {
-      const [segment, ...rest] = remaining;
-      remaining = rest;
-      if (node instanceof z.ZodObject) node = typeof segment === 'string' ? node.shape[segment] : undefined;
-      else if (node instanceof z.ZodArray) node = node.element;
-      else if (node instanceof z.ZodRecord) node = node.valueType;
-      else node = undefined;
-    }
-  }
-  return [];
+  const object = objectAt(schema, path);
+  return object ? Object.keys(object.shape) : [];
+}
+
+function objectAt(node: z.core.$ZodType | undefined, path: readonly PropertyKey[]): z.ZodObject | undefined {
+  if (node instanceof z.ZodDefault || node instanceof z.ZodPrefault || node instanceof z.ZodOptional || node instanceof z.ZodNullable) return objectAt(node.unwrap(), path);
+  if (node instanceof z.ZodPipe) return objectAt(node.in, path) ?? objectAt(node.out, path);
+  if (path.length === 0) return node instanceof z.ZodObject ? node : undefined;
+  const [segment, ...rest] = path;
+  if (node instanceof z.ZodObject) return typeof segment === 'string' ? objectAt(node.shape[segment], rest) : undefined;
+  if (node instanceof z.ZodArray) return objectAt(node.element, rest);
+  if (node instanceof z.ZodRecord) return objectAt(node.valueType, rest);
+  return undefined;
 }
 
 /** Optimal string alignment distance: edits, with a swap of two neighbours counted as one (the common typo). */
@@ -39,7 +37,7 @@ function editDistance(a: string, b: string): number {
 }
 
 /** The known name `key` most likely misspells: case aside, at most one edit per three letters (and at least one). */
-export function nearestName(key: string, known: readonly string[]): string | undefined {
+function nearestName(key: string, known: readonly string[]): string | undefined {
   const budget = Math.max(1, Math.round(key.length / 3));
   let nearest: { name: string; distance: number } | undefined;
   for (const name of known) {

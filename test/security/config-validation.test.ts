@@ -151,6 +151,12 @@ ttl:
     );
   });
 
+  it('names the key too when a variable holding several fields carries an unknown one', () => {
+    const { CAPSULE_CONFIG: _file, ...env } = ENV;
+    const lines = configProblems(() => loadConfig({ ...env, CAPSULE_MCP_URL: 'http://mcp:3000/mcp', CAPSULE_UPSTREAM_CLAIMS: 'subjekt=sub groups=roles' }));
+    expect(lines).toEqual(['CAPSULE_UPSTREAM_CLAIMS: subjekt: unknown key; did you mean subject?']);
+  });
+
   it('leaves named upstreams and restricted tool globs free', () => {
     const { config } = load(`
 upstreams:
