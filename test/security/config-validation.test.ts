@@ -5,6 +5,7 @@ import { ENV_BINDINGS } from '../../src/config/env.js';
 import { loadConfig, type LoadedConfig } from '../../src/config/load.js';
 import { configSchema } from '../../src/config/schema.js';
 import { configProblems } from '../support/config-problems.js';
+import { inProcessApp, testConfig } from '../support/deps.js';
 
 /**
  * Configuration mistakes that used to pass `check` and then weakened the running proxy:
@@ -84,6 +85,15 @@ describe('config validation: routes on paths the proxy serves itself', () => {
       for (const kind of ['mcp', 'http']) expect(load(routeAt(path, kind)).config.routes[1]!.path).toBe(path);
     },
   );
+});
+
+describe('config validation: a route next to a proxy path is served as the route', () => {
+  it.each([['/token/x'], ['/introspection-tools'], ['/admin-tools']])('%s reaches the route (its bearer challenge), not the endpoint', async (path) => {
+    const { app } = await inProcessApp(testConfig({ routes: [{ path, url: 'http://127.0.0.1:9/mcp' }] }));
+    const response = await app.request(`https://proxy.example.com${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toContain(`/.well-known/oauth-protected-resource${path}`);
+  });
 });
 
 describe('config validation: unknown keys are refused, with the nearest known name', () => {
