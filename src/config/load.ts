@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import type { z } from 'zod';
 import { applyEnvAliases, bindingFor, configInputFromEnv, ENV_BINDINGS, type Env } from './env.js';
 import { configSchema, type Config } from './schema.js';
+import { knownKeysAt, unknownKeyProblem } from './unknown-keys.js';
 
 export class ConfigError extends Error {
   readonly problems: readonly string[];
@@ -63,13 +64,21 @@ function filePath(path: readonly PropertyKey[], input: unknown): string {
   return text || 'configuration';
 }
 
-/** One line per problem, each naming the environment variable or the config file field at fault. */
+/** One line per problem (per key, for unknown keys), each naming the environment variable or the config file field at fault. */
 export function formatConfigIssues(error: z.ZodError, input: unknown, envInput: unknown = input): string[] {
-  return error.issues.map((issue) => {
-    const binding = bindingFor(issue.path);
+  const source = (path: readonly PropertyKey[]) => {
+    const binding = bindingFor(path);
     const fromEnv = binding !== undefined && (valueAt(envInput, binding.path) !== undefined || valueAt(input, binding.path) === undefined);
-    const name = fromEnv ? binding.name : filePath(issue.path, input);
-    return `${name}: ${describeIssue(issue, input)}`;
+    return fromEnv ? { name: binding.name, variable: true } : { name: filePath(path, input), variable: false };
+  };
+  return error.issues.flatMap((issue) => {
+    if (issue.code !== 'unrecognized_keys') return [`${source(issue.path).name}: ${describeIssue(issue, input)}`];
+    const known = knownKeysAt(configSchema, issue.path);
+    return issue.keys.map((key) => {
+      // A variable holding several fields (CAPSULE_UPSTREAM_CLAIMS) is named, so the key is said too.
+      const { name, variable } = source([...issue.path, key]);
+      return `${name}: ${variable ? `${key}: ` : ''}${unknownKeyProblem(key, known)}`;
+    });
   });
 }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { collisionWithEndpoint } from '../http/paths.js';
 import { duration, httpUrl, listOf, scopeToken, secureUrl, serializeOrigin, tryUrl } from './primitives.js';
 
 export const DOWNSTREAM_AUTH_MODES = ['upstream-token', 'identity-headers', 'api-key', 'client-credentials', 'pat', 'none'] as const;
@@ -18,7 +19,7 @@ const headerName = z.string().regex(HEADER_NAME, 'must be an HTTP header name');
 const toolGlob = z.string().regex(/^[A-Za-z0-9_\-.:/*]+$/, 'tool names and globs may use letters, digits, _ - . : / and *');
 
 /** Who may use a route: any listed email (verified only), email domain, upstream group or subject. Empty: everyone. */
-const accessPolicySchema = z.object({
+const accessPolicySchema = z.strictObject({
   emails: listOf(z.string().min(3)).default([]),
   emailDomains: listOf(z.string().min(1)).default([]),
   groups: listOf(z.string().min(1)).default([]),
@@ -26,7 +27,7 @@ const accessPolicySchema = z.object({
 });
 
 /** Per-tool permissions: disabled tools vanish; restricted tools are for the listed groups only; `enabled`, when set, is an allowlist. */
-const toolPolicySchema = z.object({
+const toolPolicySchema = z.strictObject({
   disabled: listOf(toolGlob).default([]),
   enabled: listOf(toolGlob).optional(),
   restricted: z.record(toolGlob, listOf(z.string().min(1))).default({}),
@@ -39,9 +40,6 @@ const allowedOrigin = z.string().transform((value, ctx) => {
   return origin ?? z.NEVER;
 });
 
-// Paths the proxy serves itself; an MCP route may not take them.
-const RESERVED_PATH = /^\/(authorize|token|register|consent|revoke|healthz|readyz|metrics|oauth|\.well-known)(\/|$)/;
-
 function normalizePath(path: string): string {
   return path.replace(/\/+$/, '') || '/';
 }
@@ -51,14 +49,20 @@ const routePath = z
   .regex(/^\/[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*$/, 'must be a path starting with /, without query or fragment')
   .transform(normalizePath)
   .refine((path) => path !== '/', 'must not be the root; use a path such as /mcp')
-  .refine((path) => !RESERVED_PATH.test(path), 'must not use a path the proxy reserves (/authorize, /token, /register, /consent, /revoke, /oauth, /.well-known, …)');
+  .superRefine((path, ctx) => {
+    const collision = collisionWithEndpoint(path);
+    if (!collision) return;
+    const { endpoint, relation } = collision;
+    const where = relation === 'same' ? 'is' : `${relation === 'under' ? 'lies under' : 'would take'} ${endpoint.path}, which is`;
+    ctx.addIssue({ code: 'custom', message: `${path} ${where} served by the proxy itself (${endpoint.serves}); choose another path` });
+  });
 
 /**
  * One MCP server behind the proxy: its own public path, protected resource
  * and audience. Without `path` it is served at the downstream URL's own path.
  */
 export const routeSchema = z
-  .object({
+  .strictObject({
     path: routePath.optional(),
     url: httpUrl.refine((value) => !tryUrl(value)?.search && !tryUrl(value)?.hash, 'must not carry a query or fragment'),
     auth: z.enum(DOWNSTREAM_AUTH_MODES).default('upstream-token'),

@@ -19,7 +19,7 @@ export const DEFAULT_PORT = 8080;
 const PRIVATE_USE_SCHEME = /^[a-z][a-z0-9+.-]*$/;
 
 export const configSchema = z
-  .object({
+  .strictObject({
     keys: listOf(masterKey).refine((keys) => keys.length > 0, 'needs at least one key (run "mcp-capsule keygen")'),
     publicUrl: publicOrigin,
     host: z.string().min(1).default('127.0.0.1'),
@@ -38,13 +38,13 @@ export const configSchema = z
     routes: z.array(routeSchema).min(1, 'needs at least one MCP server'),
     /** Clients registered in configuration. */
     clients: z.array(staticClientSchema).default([]),
-    registration: z.object({
+    registration: z.strictObject({
       /** Open dynamic client registration (RFC 7591). */
       dynamic: flag(true),
       /** Registrations accepted per client address per minute. */
       perMinute: z.coerce.number().int().min(1).max(10_000).default(10),
     }),
-    clientMetadataDocuments: z.object({
+    clientMetadataDocuments: z.strictObject({
       /** Accept https URLs as client_ids and fetch their metadata documents. */
       enabled: flag(true),
       /** Development only: let client_id URLs point at loopback and private addresses, over http too. */
@@ -66,24 +66,24 @@ export const configSchema = z
       'windsurf',
     ]),
     /** The shared replay and revocation set; in memory for one instance when absent. */
-    redis: z.object({
+    redis: z.strictObject({
       url: redisUrl.optional(),
       /** Prefix of every key, so several deployments can share one Redis. */
       keyPrefix: z.string().regex(/^[\w:.-]{0,64}$/, 'letters, digits, ":", ".", "_" and "-", at most 64').default('mcp-capsule:'),
       /** Whether /readyz fails while Redis is unreachable (by default it only reports it: the proxy keeps serving). */
       requiredForReady: flag(false),
     }).prefault({}),
-    admin: z.object({
+    admin: z.strictObject({
       /** Bearer token of the admin HTTP API (POST /admin/revoke); the API is off without one. */
       token: z.string().min(32, 'must be at least 32 characters (use "mcp-capsule keygen")').optional(),
     }).prefault({}),
-    metrics: z.object({
+    metrics: z.strictObject({
       /** Prometheus metrics at /metrics. */
       enabled: flag(true),
       /** Serve /metrics on this port only, instead of on the main listener. */
       port: z.coerce.number().int().min(1).max(65535).optional(),
     }).prefault({}),
-    ttl: z.object({
+    ttl: z.strictObject({
       accessToken: duration(3600),
       refreshToken: duration(30 * 86400),
       authorizationCode: duration(60),

@@ -7,7 +7,7 @@ import { clientNameSchema } from '../oauth/client-name.js';
  * same rules as dynamic registration (checked where the schemes are known).
  */
 export const staticClientSchema = z
-  .object({
+  .strictObject({
     client_id: z
       .string()
       .min(1)

@@ -4,6 +4,7 @@ import { shortDigest, timingSafeEqualStrings } from '../crypto/encoding.js';
 import { wireSafe } from '../oauth/errors.js';
 import { requestIdOf } from './access-log.js';
 import type { AppDeps } from './deps.js';
+import { PATHS } from './paths.js';
 
 const NO_STORE = { 'Cache-Control': 'no-store' } as const;
 const BEARER = /^Bearer[ ]+(\S+)$/i;
@@ -15,7 +16,7 @@ const BEARER = /^Bearer[ ]+(\S+)$/i;
 export function adminRoutes(deps: AppDeps, token: string): Hono {
   const app = new Hono();
 
-  app.use('/admin/*', async (c, next) => {
+  app.use(`${PATHS.admin}/*`, async (c, next) => {
     const presented = BEARER.exec(c.req.header('authorization') ?? '')?.[1];
     if (presented === undefined || !timingSafeEqualStrings(presented, token)) {
       deps.logger.warn('admin request refused', { path: c.req.path });
@@ -27,7 +28,7 @@ export function adminRoutes(deps: AppDeps, token: string): Hono {
     await next();
   });
 
-  app.post('/admin/revoke', async (c) => {
+  app.post(PATHS.adminRevoke, async (c) => {
     const body = await readBody(c.req.raw);
     const parsed = issuedBeforeRequestSchema.safeParse(body);
     if (!parsed.success) {

@@ -6,7 +6,8 @@ import { endpointsFor } from '../oauth/endpoints.js';
 import type { AppDeps } from './deps.js';
 import { accessLog, requestIdOf } from './access-log.js';
 import { adminRoutes } from './admin-routes.js';
-import { METRICS_PATH, metricsResponse, requestMetrics } from './metrics.js';
+import { metricsResponse, requestMetrics } from './metrics.js';
+import { PATHS } from './paths.js';
 import { readiness } from './readiness.js';
 
 /** Mounts the three roles' sub-apps; each keeps its own error surface. */
@@ -20,16 +21,16 @@ export function createApp(deps: AppDeps): Hono {
     return next();
   });
   if (deps.config.metrics.enabled) app.use(requestMetrics(deps.metrics));
-  app.get('/healthz', (c) => c.json({ status: 'ok' }));
-  app.get('/readyz', async (c) => {
+  app.get(PATHS.health, (c) => c.json({ status: 'ok' }));
+  app.get(PATHS.readiness, async (c) => {
     const { ready, checks } = await readiness(deps.upstreamClients, {
       ...(deps.sharedReplay ? { sharedReplay: deps.sharedReplay } : {}),
       sharedReplayRequired: deps.config.redis.requiredForReady,
     });
     return c.json({ status: ready ? 'ready' : 'not_ready', checks }, ready ? 200 : 503, { 'Cache-Control': 'no-store' });
   });
-  // With a metrics port, /metrics is served there only (src/runtime), never here.
-  if (deps.config.metrics.enabled && deps.config.metrics.port === undefined) app.get(METRICS_PATH, () => metricsResponse(deps.metrics));
+  // With a metrics port, metrics are served there only (src/runtime), never here.
+  if (deps.config.metrics.enabled && deps.config.metrics.port === undefined) app.get(PATHS.metrics, () => metricsResponse(deps.metrics));
   if (deps.config.admin.token !== undefined) app.route('/', adminRoutes(deps, deps.config.admin.token));
   app.route('/', apiRoutes(deps, endpoints));
   app.route('/', browserRoutes(deps, endpoints));

@@ -3,8 +3,7 @@ import { routePath } from 'hono/route';
 import { OTHER_ROUTE, type Metrics } from '../observability/metrics.js';
 import { PROMETHEUS_CONTENT_TYPE } from '../observability/prometheus.js';
 import { statusSent } from './access-log.js';
-
-export const METRICS_PATH = '/metrics';
+import { PATHS } from './paths.js';
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']);
 
@@ -39,7 +38,7 @@ export function requestMetrics(metrics: Metrics): MiddlewareHandler {
       await next();
     } finally {
       const route = routeLabel(c);
-      if (route !== METRICS_PATH) {
+      if (route !== PATHS.metrics) {
         // A throw past onError (none expected) still counts, as the 500 the server will send.
         const status = c.finalized ? statusSent(c) : 500;
         metrics.httpRequests.inc({ route, method: METHODS.has(c.req.method) ? c.req.method : 'other', status });
@@ -55,7 +54,7 @@ export function requestMetrics(metrics: Metrics): MiddlewareHandler {
  */
 export function createMetricsApp(metrics: Metrics): Hono {
   const app = new Hono();
-  app.get(METRICS_PATH, () => metricsResponse(metrics));
+  app.get(PATHS.metrics, () => metricsResponse(metrics));
   app.notFound((c) => c.text('Not found', 404));
   return app;
 }

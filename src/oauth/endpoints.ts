@@ -1,4 +1,5 @@
 import { routeSignsIn, type Config, type Route } from '../config/schema.js';
+import { PATHS } from '../http/paths.js';
 import { compileAccessPolicy, type AccessPolicy } from '../policy/access-policy.js';
 import { matchResource } from './redirect-uri.js';
 
@@ -39,19 +40,7 @@ export interface Endpoints {
   routeForAudience(audience: string): RouteEndpoints | undefined;
 }
 
-export const PATHS = {
-  authorizationServerMetadata: '/.well-known/oauth-authorization-server',
-  protectedResourceMetadata: '/.well-known/oauth-protected-resource',
-  authorize: '/authorize',
-  token: '/token',
-  revoke: '/revoke',
-  introspect: '/introspect',
-  register: '/register',
-  consent: '/consent',
-  callback: '/oauth/callback',
-  /** obot mcp-oauth-proxy's callback, kept for the redirect URI its deployments registered. */
-  obotCallback: '/callback',
-} as const;
+export { PATHS } from '../http/paths.js';
 
 export function endpointsFor(config: Config): Endpoints {
   const issuer = config.publicUrl;

@@ -144,14 +144,12 @@ export const claimMapping = z
     return mapping;
   })
   .pipe(
-    z.strictObject(
-      {
-        subject: claimName.min(1, 'cannot be empty').optional(),
-        email: claimName.optional(),
-        emailVerified: claimName.optional(),
-        name: claimName.optional(),
-        groups: claimName.optional(),
-      },
-      { error: (issue) => (issue.code === 'unrecognized_keys' ? `unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}; expected subject, email, emailVerified, name or groups` : undefined) },
-    ),
+    // Unknown fields are named with the nearest known one by the configuration loader.
+    z.strictObject({
+      subject: claimName.min(1, 'cannot be empty').optional(),
+      email: claimName.optional(),
+      emailVerified: claimName.optional(),
+      name: claimName.optional(),
+      groups: claimName.optional(),
+    }),
   );

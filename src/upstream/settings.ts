@@ -24,7 +24,7 @@ const PRESET_FIELDS = ['issuer', 'authorizationUrl', 'tokenUrl', 'userinfoUrl', 
  * field at fault, so the configuration loader can name the variable.
  */
 export const upstreamSettingsSchema = z
-  .object({
+  .strictObject({
     provider: z.enum(UPSTREAM_PROVIDERS).default('oidc'),
     /** OpenID Connect issuer (discovery). Presets fill it in; setting it overrides theirs. */
     issuer: providerUrl({ query: false }).optional(),

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
 import { freePort } from '../support/ports.js';
@@ -37,6 +40,21 @@ describe('mcp-capsule command line', () => {
     expect(run.stderr).toMatch(/^\s+- CAPSULE_KEYS: .*32 bytes/m);
     expect(run.stderr).toMatch(/^\s+- CAPSULE_DOWNSTREAM_AUTH: must be one of/m);
     expect(run.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('check refuses a misspelled setting in the configuration file with exit code 78, naming it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'capsule-cli-'));
+    const file = join(dir, 'config.yaml');
+    writeFileSync(file, 'routes:\n  - path: /mcp\n    url: http://127.0.0.1:9/mcp\n    tools:\n      disabeld: [delete_*]\n');
+    const { CAPSULE_MCP_URL: _url, ...env } = VALID;
+    try {
+      const run = await runCli(['check'], { ...env, CAPSULE_CONFIG: file });
+      expect(run.code).toBe(78);
+      expect(run.stderr).toMatch(/^\s+- routes\[0\] \(\/mcp\)\.tools\.disabeld: unknown key; did you mean disabled\?$/m);
+      expect(run.stdout).not.toContain('"disabled"');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('never starts the development setup in production: a missing provider is an error', async () => {

@@ -69,7 +69,7 @@ describe('configuration from the environment', () => {
     ['CAPSULE_PUBLIC_URL', 'https://mcp.example.com/base', /origin/],
     ['CAPSULE_UPSTREAM_ISSUER', 'not-a-url', /URL/],
     ['CAPSULE_MCP_URL', 'http://mcp-server:3000', /path/],
-    ['CAPSULE_MCP_URL', 'http://mcp-server:3000/token', /reserves/],
+    ['CAPSULE_MCP_URL', 'http://mcp-server:3000/token', /\/token is served by the proxy itself \(token endpoint\)/],
     ['CAPSULE_DOWNSTREAM_AUTH', 'magic', /upstream-token, identity-headers/],
     ['PORT', 'eighty', /.+/],
     ['CAPSULE_ACCESS_TOKEN_TTL', '1 week', /duration/],
