@@ -415,7 +415,13 @@ describe('fuzzing every path and method', () => {
           const checked = await readChecked(response, method);
           f.errors.assertClean();
           if (method !== 'HEAD' && checked.contentType.startsWith('application/json') && checked.status >= 400 && checked.status !== 401) {
-            expect(typeof (checked.json as { error?: unknown }).error).toBe('string');
+            // MCP routes answer in JSON-RPC (a refused method, say); every other endpoint with an OAuth error.
+            const body = checked.json as { jsonrpc?: unknown; error?: { code?: unknown; message?: unknown } | unknown };
+            if (body.jsonrpc === '2.0') {
+              const error = body.error as { code?: unknown; message?: unknown };
+              expect(typeof error.code).toBe('number');
+              expect(typeof error.message).toBe('string');
+            } else expect(typeof body.error).toBe('string');
           }
         },
       ),
