@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, loadConfigFromEnv } from '../../src/config/load.js';
+import { loadConfig, loadConfigFromEnv } from '../../src/config/load.js';
+import { configProblems as problems } from '../support/config-problems.js';
 import { allowedOriginsFor, originGuard, rebindingGuards } from '../../src/mcp/origin-guard.js';
 
 const ENV = {
@@ -10,16 +11,6 @@ const ENV = {
   CAPSULE_UPSTREAM_CLIENT_ID: 'proxy',
   CAPSULE_MCP_URL: 'http://mcp-server:3000/mcp',
 };
-
-function problems(load: () => unknown): string[] {
-  try {
-    load();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return [...(error as ConfigError).problems];
-  }
-  throw new Error('expected a configuration error');
-}
 
 function routeFor(env: Record<string, string>) {
   const config = loadConfigFromEnv({ ...ENV, ...env });
