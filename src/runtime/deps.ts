@@ -1,5 +1,6 @@
 import type { Config, Route } from '../config/schema.js';
-import { CapsuleCodec, type Clock } from '../crypto/capsule.js';
+import { CapsuleCodec } from '../crypto/capsule.js';
+import type { Clock } from '../domain/clock.js';
 import { KeyRing } from '../crypto/keyring.js';
 import type { AppDeps } from '../http/deps.js';
 import { ClientCredentialsTokens } from '../downstream/client-credentials/index.js';
