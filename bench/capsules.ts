@@ -7,7 +7,7 @@
  */
 import { createDecipheriv } from 'node:crypto';
 import { CapsuleCodec } from '../src/crypto/capsule.js';
-import type { AccessPayload } from '../src/crypto/capsule-schemas.js';
+import type { AccessPayload } from '../src/domain/capsule-schemas.js';
 import { KeyRing } from '../src/crypto/keyring.js';
 import { deriveClientSecret } from '../src/crypto/client-secret.js';
 import { checkSessionId, type SessionOwner } from '../src/mcp/session-binding.js';

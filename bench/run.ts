@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CapsuleCodec } from '../src/crypto/capsule.js';
-import type { AccessPayload } from '../src/crypto/capsule-schemas.js';
+import type { AccessPayload } from '../src/domain/capsule-schemas.js';
 import { KeyRing } from '../src/crypto/keyring.js';
 import { startEmbeddedIdp } from '../src/dev/embedded-idp.js';
 import { bundleCli } from '../scripts/bundle-cli.mjs';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseDurationSeconds } from './duration.js';
+import { parseDurationSeconds } from '../domain/duration.js';
 
 /** Building blocks of the configuration schema: values as they arrive from environment variables or a file. */
 

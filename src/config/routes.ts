@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { collisionWithEndpoint } from '../http/paths.js';
+import { collisionWithEndpoint } from '../domain/paths.js';
 import { duration, httpUrl, listOf, scopeToken, secureUrl, serializeOrigin, tryUrl } from './primitives.js';
 
 export const DOWNSTREAM_AUTH_MODES = ['upstream-token', 'identity-headers', 'api-key', 'client-credentials', 'pat', 'none'] as const;

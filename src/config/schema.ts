@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { redirectUriProblem } from '../oauth/redirect-uri.js';
+import { redirectUriProblem } from './redirect-uri.js';
 import { upstreamSettingsSchema } from '../upstream/settings.js';
 import { duration, flag, listOf, masterKey, publicOrigin, redisUrl, scopeToken } from './primitives.js';
 import { routeSchema, type Route } from './routes.js';

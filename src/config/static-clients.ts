@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { clientNameSchema } from '../oauth/client-name.js';
+import { clientNameSchema } from './client-name.js';
 
 /**
  * Clients the operator registers in configuration, for deployments that turn

@@ -1,9 +1,8 @@
 import { CompactEncrypt, compactDecrypt, decodeProtectedHeader } from 'jose';
 import { LRUCache } from 'lru-cache';
-import { capsuleSchemas, type CapsulePayload } from './capsule-schemas.js';
+import { capsuleSchemas, type CapsulePayload } from '../domain/capsule-schemas.js';
+import type { Clock } from '../domain/clock.js';
 import type { CapsuleKind, KeyRing } from './keyring.js';
-
-export type Clock = () => number;
 
 /**
  * One error for every way a capsule can fail to open, so a caller (and an

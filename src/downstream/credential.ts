@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { AccessPayload } from '../crypto/capsule-schemas.js';
+import type { AccessPayload } from '../domain/capsule-schemas.js';
 
 /** What a credential mode sees of one request. */
 export interface CredentialRequest {

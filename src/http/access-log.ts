@@ -1,5 +1,5 @@
 import type { Context, MiddlewareHandler } from 'hono';
-import type { Clock } from '../crypto/capsule.js';
+import type { Clock } from '../domain/clock.js';
 import { randomToken } from '../crypto/encoding.js';
 import type { Logger } from '../observability/logger.js';
 

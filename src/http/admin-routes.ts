@@ -4,7 +4,7 @@ import { shortDigest, timingSafeEqualStrings } from '../crypto/encoding.js';
 import { wireSafe } from '../oauth/errors.js';
 import { requestIdOf } from './access-log.js';
 import type { AppDeps } from './deps.js';
-import { PATHS } from './paths.js';
+import { PATHS } from '../domain/paths.js';
 
 const NO_STORE = { 'Cache-Control': 'no-store' } as const;
 const BEARER = /^Bearer[ ]+(\S+)$/i;

@@ -1,13 +1,13 @@
 import { Hono } from 'hono';
-import { mcpRoutes } from '../mcp/routes.js';
-import { apiRoutes } from '../oauth/api-routes.js';
-import { browserRoutes } from '../oauth/browser-routes.js';
+import { mcpRoutes } from './mcp-routes.js';
+import { apiRoutes } from './oauth-api-routes.js';
+import { browserRoutes } from './oauth-browser-routes.js';
 import { endpointsFor } from '../oauth/endpoints.js';
 import type { AppDeps } from './deps.js';
 import { accessLog, requestIdOf } from './access-log.js';
 import { adminRoutes } from './admin-routes.js';
 import { metricsResponse, requestMetrics } from './metrics.js';
-import { PATHS } from './paths.js';
+import { PATHS } from '../domain/paths.js';
 import { readiness } from './readiness.js';
 
 /** Mounts the three roles' sub-apps; each keeps its own error surface. */

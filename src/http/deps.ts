@@ -1,6 +1,7 @@
 import type { Context } from 'hono';
 import type { Config, Route } from '../config/schema.js';
-import type { CapsuleCodec, Clock } from '../crypto/capsule.js';
+import type { CapsuleCodec } from '../crypto/capsule.js';
+import type { Clock } from '../domain/clock.js';
 import type { KeyRing } from '../crypto/keyring.js';
 import type { TokenSource } from '../downstream/modes/client-credentials.js';
 import type { AuditLog } from '../observability/audit.js';

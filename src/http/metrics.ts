@@ -3,7 +3,7 @@ import { routePath } from 'hono/route';
 import { OTHER_ROUTE, type Metrics } from '../observability/metrics.js';
 import { PROMETHEUS_CONTENT_TYPE } from '../observability/prometheus.js';
 import { statusSent } from './access-log.js';
-import { PATHS } from './paths.js';
+import { PATHS } from '../domain/paths.js';
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']);
 

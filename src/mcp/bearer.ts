@@ -1,5 +1,5 @@
 import { CapsuleError, type CapsuleCodec } from '../crypto/capsule.js';
-import type { AccessPayload } from '../crypto/capsule-schemas.js';
+import type { AccessPayload } from '../domain/capsule-schemas.js';
 import { revocationOf } from '../store/revocation.js';
 import type { ReplayStore } from '../store/replay-store.js';
 

@@ -1,5 +1,5 @@
 import { CapsuleError, type CapsuleCodec } from '../crypto/capsule.js';
-import type { SessionPayload } from '../crypto/capsule-schemas.js';
+import type { SessionPayload } from '../domain/capsule-schemas.js';
 
 /**
  * MCP session ids bound to whoever started the session (MCP security best practices: a session

@@ -1,7 +1,7 @@
 import * as oauth from 'oauth4webapi';
 import type { Config } from '../config/schema.js';
 import type { CapsuleCodec } from '../crypto/capsule.js';
-import type { AuthorizationRequest } from '../crypto/capsule-schemas.js';
+import type { AuthorizationRequest } from '../domain/capsule-schemas.js';
 import { shortDigest } from '../crypto/encoding.js';
 import { isValidS256Challenge } from '../crypto/pkce.js';
 import { ErrorPage, RedirectToClient } from './browser-errors.js';
@@ -10,7 +10,7 @@ import { consentKey } from './consent.js';
 import type { Endpoints } from './endpoints.js';
 import { OAuthError } from './errors.js';
 import { Params } from './params.js';
-import { matchRedirectUri } from './redirect-uri.js';
+import { matchRedirectUri } from '../config/redirect-uri.js';
 
 const MAX_STATE_LENGTH = 2048;
 export const OFFLINE_ACCESS = 'offline_access';

@@ -4,7 +4,7 @@ import { CapsuleError } from '../crypto/capsule.js';
 import { shortDigest } from '../crypto/encoding.js';
 import type { Logger } from '../observability/logger.js';
 import type { ClientMetadataDocument } from './cimd/document.js';
-import { isDisplayableName } from './client-name.js';
+import { isDisplayableName } from '../config/client-name.js';
 
 export type ClientAuthMethod = 'none' | 'client_secret_post' | 'client_secret_basic' | 'private_key_jwt';
 

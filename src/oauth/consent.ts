@@ -1,4 +1,4 @@
-import { CONSENT_FORMAT, type CapsulePayload } from '../crypto/capsule-schemas.js';
+import { CONSENT_FORMAT, type CapsulePayload } from '../domain/capsule-schemas.js';
 import { shortDigest } from '../crypto/encoding.js';
 
 type Consent = CapsulePayload<'consent'>;

@@ -1,7 +1,7 @@
 import { routeSignsIn, type Config, type Route } from '../config/schema.js';
-import { PATHS } from '../http/paths.js';
+import { PATHS } from '../domain/paths.js';
 import { compileAccessPolicy, type AccessPolicy } from '../policy/access-policy.js';
-import { matchResource } from './redirect-uri.js';
+import { matchResource } from '../config/redirect-uri.js';
 
 /** One MCP server as clients see it: its path on the proxy, its resource URI (RFC 8707) and metadata URL. */
 export interface RouteEndpoints {
@@ -40,7 +40,7 @@ export interface Endpoints {
   routeForAudience(audience: string): RouteEndpoints | undefined;
 }
 
-export { PATHS } from '../http/paths.js';
+export { PATHS } from '../domain/paths.js';
 
 export function endpointsFor(config: Config): Endpoints {
   const issuer = config.publicUrl;

@@ -10,8 +10,8 @@ import { UpstreamError, type UpstreamClient } from '../upstream/upstream-client.
 import type { ResolvedClient } from './clients.js';
 import { invalidGrant, invalidRequest, invalidScope, invalidTarget, temporarilyUnavailable } from './errors.js';
 import type { Params } from './params.js';
-import { matchResource } from './redirect-uri.js';
-import type { Identity } from '../crypto/capsule-schemas.js';
+import { matchResource } from '../config/redirect-uri.js';
+import type { Identity } from '../domain/capsule-schemas.js';
 import { issueTokens, type GrantState, type TokenResponse } from './token-issuer.js';
 
 export interface GrantContext {

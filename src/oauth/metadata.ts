@@ -1,5 +1,5 @@
 import type { Config } from '../config/schema.js';
-import { TOKEN_ENDPOINT_AUTH_METHODS } from '../crypto/capsule-schemas.js';
+import { TOKEN_ENDPOINT_AUTH_METHODS } from '../domain/capsule-schemas.js';
 import { CLIENT_ASSERTION_ALGORITHMS } from './cimd/document.js';
 import type { Endpoints, RouteEndpoints } from './endpoints.js';
 

@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import type { CapsuleCodec } from '../crypto/capsule.js';
-import { TOKEN_ENDPOINT_AUTH_METHODS, type ClientRegistration } from '../crypto/capsule-schemas.js';
+import { TOKEN_ENDPOINT_AUTH_METHODS, type ClientRegistration } from '../domain/capsule-schemas.js';
 import { deriveClientSecret } from '../crypto/client-secret.js';
 import type { KeyRing } from '../crypto/keyring.js';
-import { clientNameSchema, DISPLAYABLE_NAME_RULE } from './client-name.js';
+import { clientNameSchema, DISPLAYABLE_NAME_RULE } from '../config/client-name.js';
 import { invalidClientMetadata, invalidRedirectUri, OAuthError } from './errors.js';
-import { redirectUriProblem } from './redirect-uri.js';
+import { redirectUriProblem } from '../config/redirect-uri.js';
 
 const MAX_TEXT = 200;
 const MAX_URI = 2000;

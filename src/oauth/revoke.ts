@@ -1,5 +1,5 @@
 import { CapsuleError, type CapsuleCodec } from '../crypto/capsule.js';
-import type { AccessPayload, RefreshPayload } from '../crypto/capsule-schemas.js';
+import type { AccessPayload, RefreshPayload } from '../domain/capsule-schemas.js';
 import { replayKeys } from '../store/replay-keys.js';
 import type { ReplayStore } from '../store/replay-store.js';
 import type { ResolvedClient } from './clients.js';

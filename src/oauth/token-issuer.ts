@@ -1,7 +1,7 @@
 import * as oauth from 'oauth4webapi';
 import type { Config } from '../config/schema.js';
 import type { CapsuleCodec } from '../crypto/capsule.js';
-import type { Identity, UpstreamTokens } from '../crypto/capsule-schemas.js';
+import type { Identity, UpstreamTokens } from '../domain/capsule-schemas.js';
 
 export interface GrantState {
   readonly identity: Identity;

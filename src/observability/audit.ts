@@ -1,4 +1,4 @@
-import type { Clock } from '../crypto/capsule.js';
+import type { Clock } from '../domain/clock.js';
 import { redact } from './logger.js';
 
 /** The audit events, one JSON line each; the README documents every field. */

@@ -69,7 +69,12 @@ const BATCH_CHARS = 64 * 1024;
  */
 export function batchedLineWriter(
   sink: LineSink,
-  schedule: (flush: () => void) => void = (flush) => (typeof setImmediate === 'function' ? setImmediate(flush) : setTimeout(flush, 0)),
+  schedule: (flush: () => void) => void = (flush) => {
+    // Looked up on the global, which Node, Bun and Deno have; a zero timeout elsewhere.
+    const runtime = globalThis as { setImmediate?: (callback: () => void) => unknown };
+    if (typeof runtime.setImmediate === 'function') runtime.setImmediate(flush);
+    else setTimeout(flush, 0);
+  },
 ): { write(line: string): void; flush(): void } {
   let pending = '';
   let scheduled = false;

@@ -1,4 +1,4 @@
-import type { Identity } from '../crypto/capsule-schemas.js';
+import type { Identity } from '../domain/capsule-schemas.js';
 
 export interface AccessPolicySettings {
   readonly emails: readonly string[];

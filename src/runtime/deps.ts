@@ -1,5 +1,6 @@
 import type { Config, Route } from '../config/schema.js';
-import { CapsuleCodec, type Clock } from '../crypto/capsule.js';
+import { CapsuleCodec } from '../crypto/capsule.js';
+import type { Clock } from '../domain/clock.js';
 import { KeyRing } from '../crypto/keyring.js';
 import type { AppDeps } from '../http/deps.js';
 import { ClientCredentialsTokens } from '../downstream/client-credentials/index.js';
@@ -38,7 +39,11 @@ export interface BuiltDeps extends AppDeps {
   close(): Promise<void>;
 }
 
-/** Wires the production dependencies from a validated configuration; runtime-neutral. */
+/**
+ * Wires the production dependencies from a validated configuration, for every entry point. Not
+ * runtime-neutral: what it wires uses node:crypto, node:dns, undici and ioredis, which Bun and
+ * Deno provide through their Node compatibility (tsconfig.neutral.json lists the neutral code).
+ */
 export async function buildDeps(config: Config, options: DepsOptions): Promise<BuiltDeps> {
   const clock = options.clock ?? Date.now;
   const metrics = options.metrics ?? new Metrics();

@@ -1,5 +1,5 @@
 import { createWriteStream, openSync, closeSync } from 'node:fs';
-import type { Clock } from '../crypto/capsule.js';
+import type { Clock } from '../domain/clock.js';
 import { createAuditLog, silentAudit, type AuditLog } from '../observability/audit.js';
 import { writeLine } from '../observability/logger.js';
 

@@ -2,7 +2,7 @@ import { serve } from '@hono/node-server';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config/schema.js';
-import type { Clock } from '../crypto/capsule.js';
+import type { Clock } from '../domain/clock.js';
 import type { AuditLog } from '../observability/audit.js';
 import { createApp } from '../http/app.js';
 import { createMetricsApp } from '../http/metrics.js';

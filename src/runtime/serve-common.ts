@@ -9,7 +9,8 @@ import type { UpstreamClient } from '../upstream/upstream-client.js';
 
 /**
  * What every runtime entry point does the same way (Node's `mcp-capsule serve`,
- * Bun's and Deno's): runtime-neutral, no node:* imports.
+ * Bun's and Deno's). Not runtime-neutral: reading the configuration file (config/load.ts)
+ * takes node:fs, which Bun and Deno provide.
  */
 
 type Env = Readonly<Record<string, string | undefined>>;

@@ -1,5 +1,5 @@
 import * as oauth from 'oauth4webapi';
-import type { Identity, UpstreamTokens } from '../crypto/capsule-schemas.js';
+import type { Identity, UpstreamTokens } from '../domain/capsule-schemas.js';
 import { checksCallbackIssuer, loadAuthorizationServer, requestOptions } from './authorization-server.js';
 import { toUpstreamError } from './errors.js';
 import { identityFromClaims } from './identity/claims.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseDurationSeconds } from '../config/duration.js';
+import { parseDurationSeconds } from '../domain/duration.js';
 import { ENTRA_MULTI_TENANT_ALIASES } from './presets.js';
 import { isLoopbackHostname } from './outbound-fetch.js';
 

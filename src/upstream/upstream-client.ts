@@ -1,4 +1,4 @@
-import type { Identity, UpstreamTokens } from '../crypto/capsule-schemas.js';
+import type { Identity, UpstreamTokens } from '../domain/capsule-schemas.js';
 
 /** The per-login secrets of the proxy's own authorization request to the upstream provider. */
 export interface UpstreamLoginSecrets {

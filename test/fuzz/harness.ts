@@ -11,7 +11,7 @@ import type { Hono } from 'hono';
 import { afterAll, beforeAll, expect } from 'vitest';
 import type { Config } from '../../src/config/schema.js';
 import type { CapsuleCodec } from '../../src/crypto/capsule.js';
-import { CONSENT_FORMAT } from '../../src/crypto/capsule-schemas.js';
+import { CONSENT_FORMAT } from '../../src/domain/capsule-schemas.js';
 import type { CapsuleKind } from '../../src/crypto/keyring.js';
 import { base64url, shortDigest, utf8 } from '../../src/crypto/encoding.js';
 import { s256Challenge } from '../../src/crypto/pkce.js';

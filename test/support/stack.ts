@@ -1,6 +1,6 @@
 import { parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
-import type { Clock } from '../../src/crypto/capsule.js';
+import type { Clock } from '../../src/domain/clock.js';
 import { startDemoMcpServer, type DemoMcpServer } from '../../src/dev/demo-mcp-server.js';
 import { startEmbeddedIdp, type EmbeddedIdp, type EmbeddedIdpClient } from '../../src/dev/embedded-idp.js';
 import { createAuditLog } from '../../src/observability/audit.js';

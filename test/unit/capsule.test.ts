@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CapsuleError } from '../../src/crypto/capsule.js';
-import type { AccessPayload } from '../../src/crypto/capsule-schemas.js';
+import type { AccessPayload } from '../../src/domain/capsule-schemas.js';
 import { codecFor, manualClock, TEST_KEY_A, TEST_KEY_B } from '../support/deps.js';
 
 const access = (exp: number): AccessPayload => ({

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/load.js';
 import { CapsuleError } from '../../src/crypto/capsule.js';
 import { parseClientMetadataDocument } from '../../src/oauth/cimd/document.js';
-import { isDisplayableName } from '../../src/oauth/client-name.js';
+import { isDisplayableName } from '../../src/config/client-name.js';
 import { ClientDirectory } from '../../src/oauth/clients.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { consentKey, hasApproval, withApproval } from '../../src/oauth/consent.js';

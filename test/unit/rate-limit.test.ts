@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RateLimiter } from '../../src/http/rate-limit.js';
+import { RateLimiter } from '../../src/store/rate-limit.js';
 
 describe('RateLimiter', () => {
   it('allows perMinute events per key and window, then says how long to wait', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { matchRedirectUri, matchResource, redirectUriProblem } from '../../src/oauth/redirect-uri.js';
+import { matchRedirectUri, matchResource, redirectUriProblem } from '../../src/config/redirect-uri.js';
 
 const SCHEMES = ['cursor', 'vscode'];
 

@@ -1,6 +1,6 @@
 import type { Logger } from '../../observability/logger.js';
 import { silentLogger } from '../../observability/logger.js';
-import { RateLimiter } from '../../http/rate-limit.js';
+import { RateLimiter } from '../../store/rate-limit.js';
 import { SafeFetchError } from '../../net/errors.js';
 import { safeFetch, DEFAULT_FETCH_TIMEOUT_MS, DEFAULT_MAX_BYTES } from '../../net/safe-fetch.js';
 import type { HostLookup } from '../../net/target-guard.js';

@@ -1,5 +1,5 @@
 import type { Config } from '../../config/schema.js';
-import type { Clock } from '../../crypto/capsule.js';
+import type { Clock } from '../../domain/clock.js';
 import type { Logger } from '../../observability/logger.js';
 import type { ReplayStore } from '../../store/replay-store.js';
 import type { AssertionVerifier } from '../client-auth.js';

@@ -1,4 +1,4 @@
-import type { Identity } from '../../crypto/capsule-schemas.js';
+import type { Identity } from '../../domain/capsule-schemas.js';
 import { UpstreamError } from '../upstream-client.js';
 
 /** Where each identity field is read from: a claim name, or a dotted path into nested JSON. */

@@ -1,5 +1,5 @@
 import * as oauth from 'oauth4webapi';
-import type { Identity } from '../../crypto/capsule-schemas.js';
+import type { Identity } from '../../domain/capsule-schemas.js';
 import type { ResolvedOidcUpstream } from '../settings.js';
 import { UpstreamError } from '../upstream-client.js';
 import { identityFromClaims, missingClaims } from './claims.js';

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import type { CapsuleKind } from './keyring.js';
 
 /**
  * What each capsule kind carries. Every payload is parsed with its schema after
@@ -146,9 +145,10 @@ export const capsuleSchemas = {
   access: accessCapsuleSchema,
   refresh: refreshCapsuleSchema,
   session: sessionCapsuleSchema,
-} satisfies Record<CapsuleKind, z.ZodType>;
+};
 
-export type CapsulePayload<K extends CapsuleKind> = z.infer<(typeof capsuleSchemas)[K]>;
+/** One schema per capsule kind of the key ring; the codec's types fail to compile when a kind has none. */
+export type CapsulePayload<K extends keyof typeof capsuleSchemas> = z.infer<(typeof capsuleSchemas)[K]>;
 export type ClientRegistration = CapsulePayload<'client'>;
 export type AuthorizationRequest = CapsulePayload<'transaction'>;
 export type CodePayload = CapsulePayload<'code'>;

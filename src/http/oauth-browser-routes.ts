@@ -1,23 +1,23 @@
 import { Hono, type Context } from 'hono';
 import { isLoopbackHost } from '../config/primitives.js';
 import { CapsuleError } from '../crypto/capsule.js';
-import { rateLimitKey } from '../http/rate-limit.js';
-import type { AuthorizationRequest } from '../crypto/capsule-schemas.js';
+import { rateLimitKey } from '../store/rate-limit.js';
+import type { AuthorizationRequest } from '../domain/capsule-schemas.js';
 import { randomToken, shortDigest } from '../crypto/encoding.js';
-import type { AppDeps } from '../http/deps.js';
-import { requestIdOf } from '../http/access-log.js';
+import type { AppDeps } from './deps.js';
+import { requestIdOf } from './access-log.js';
 import { replayKeys } from '../store/replay-keys.js';
 import { UpstreamError } from '../upstream/upstream-client.js';
-import { pendingAuthorization, validateAuthorizationRequest } from './authorize.js';
-import { authorizationResponseUrl, ErrorPage, RedirectToClient } from './browser-errors.js';
-import { hasApproval, withApproval } from './consent.js';
-import { COOKIE, readCookie, writeCookie } from './cookies.js';
-import { PATHS, type Endpoints } from './endpoints.js';
+import { pendingAuthorization, validateAuthorizationRequest } from '../oauth/authorize.js';
+import { authorizationResponseUrl, ErrorPage, RedirectToClient } from '../oauth/browser-errors.js';
+import { hasApproval, withApproval } from '../oauth/consent.js';
+import { COOKIE, readCookie, writeCookie } from '../oauth/cookies.js';
+import { PATHS, type Endpoints } from '../oauth/endpoints.js';
 import { auditUser } from '../observability/audit.js';
 import type { LoginResult } from '../observability/metrics.js';
-import { OAuthError } from './errors.js';
-import { consentPage, errorPage, PAGE_SECURITY_HEADERS } from './pages.js';
-import { readFormParams } from './params.js';
+import { OAuthError } from '../oauth/errors.js';
+import { consentPage, errorPage, PAGE_SECURITY_HEADERS } from '../oauth/pages.js';
+import { readFormParams } from '../oauth/params.js';
 
 const BINDING_VALUE = /^[A-Za-z0-9_-]{43}$/;
 

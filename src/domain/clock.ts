@@ -1,0 +1,2 @@
+/** Milliseconds since the epoch; passed in everywhere so tests can move time. */
+export type Clock = () => number;
