@@ -1,6 +1,8 @@
 import { ENV_BINDINGS, configInputFromEnv } from './env.js';
 import { PRESET_DOCS, UPSTREAM_PROVIDERS, type UpstreamProvider } from '../upstream/presets.js';
+import { routeSchema } from './routes.js';
 import { configSchema } from './schema.js';
+import { objectsOf } from './tagged-union.js';
 
 // The least an operator must set; everything else shows the schema's own default.
 const MINIMAL_ENV = {
@@ -24,6 +26,17 @@ function valueAt(root: unknown, path: readonly (string | number)[]): unknown {
   return path.reduce<unknown>((node, key) => (node as Record<string | number, unknown> | undefined)?.[key], root);
 }
 
+/** A route setting the minimal route's mode lacks takes its default from the modes that have it. */
+function defaultAt(defaults: unknown, path: readonly (string | number)[]): unknown {
+  const value = valueAt(defaults, path);
+  if (value !== undefined || path[0] !== 'routes' || path.length !== 3) return value;
+  for (const mode of objectsOf(routeSchema.in)) {
+    const fallback = mode.shape[path[2]!]?.safeParse(undefined);
+    if (fallback?.success && fallback.data !== undefined) return fallback.data;
+  }
+  return undefined;
+}
+
 function describeDefault(value: unknown): string {
   if (value === undefined) return '(unset)';
   if (Array.isArray(value)) return value.length === 0 ? '(empty)' : `\`${value.join(' ')}\``;
@@ -34,7 +47,7 @@ function describeDefault(value: unknown): string {
 export function configTableMarkdown(): string {
   const defaults = configSchema.parse(configInputFromEnv(MINIMAL_ENV));
   const rows = ENV_BINDINGS.map((binding) => {
-    const fallback = REQUIRED_NOTE[binding.name] ?? describeDefault(valueAt(defaults, binding.path));
+    const fallback = REQUIRED_NOTE[binding.name] ?? describeDefault(defaultAt(defaults, binding.path));
     const secret = binding.secret ? ' Secret: never printed.' : '';
     return `| \`${binding.name}\` | ${fallback} | ${binding.description}${secret} |`;
   });

@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import type { z } from 'zod';
 import { applyEnvAliases, bindingFor, configInputFromEnv, ENV_BINDINGS, type Env } from './env.js';
 import { configSchema, type Config } from './schema.js';
-import { knownKeysAt, unknownKeyProblem } from './unknown-keys.js';
+import { requiredBy, settingsAt, unknownKeyProblem } from './unknown-keys.js';
 
 export class ConfigError extends Error {
   readonly problems: readonly string[];
@@ -43,8 +43,15 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
 }
 
 function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
-  if (issue.code === 'invalid_type' && valueAt(input, issue.path) === undefined) return 'is required';
+  if (issue.code === 'invalid_type' && valueAt(input, issue.path) === undefined) {
+    const variant = requiredBy(String(issue.path.at(-1)), settingsAt(configSchema, issue.path.slice(0, -1), input));
+    return variant ? `is required for ${variant}` : 'is required';
+  }
   if (issue.code === 'invalid_value' && 'values' in issue) return `must be one of ${(issue.values as unknown[]).join(', ')}`;
+  // A tagged union's tag that names no variant (a route's `auth`).
+  if (issue.code === 'invalid_union' && issue.discriminator !== undefined && 'options' in issue) {
+    return `must be one of ${(issue.options ?? []).filter((option) => option !== undefined).join(', ')}`;
+  }
   return issue.message;
 }
 
@@ -73,11 +80,12 @@ export function formatConfigIssues(error: z.ZodError, input: unknown, envInput: 
   };
   return error.issues.flatMap((issue) => {
     if (issue.code !== 'unrecognized_keys') return [`${source(issue.path).name}: ${describeIssue(issue, input)}`];
-    const known = knownKeysAt(configSchema, issue.path);
+    const at = settingsAt(configSchema, issue.path, input);
     return issue.keys.map((key) => {
       // A variable holding several fields (CAPSULE_UPSTREAM_CLAIMS) is named, so the key is said too.
       const { name, variable } = source([...issue.path, key]);
-      return `${name}: ${variable ? `${key}: ` : ''}${unknownKeyProblem(key, known)}`;
+      const several = variable && bindingFor([...issue.path, key])!.path.length <= issue.path.length;
+      return `${name}: ${several ? `${key}: ` : ''}${unknownKeyProblem(key, at)}`;
     });
   });
 }

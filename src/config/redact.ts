@@ -15,8 +15,8 @@ export function redactConfig(config: Config, keyIds: readonly string[]): Record<
     routes: config.routes.map((route) => ({
       ...route,
       url: route.url.href,
-      apiKey: route.apiKey === undefined ? undefined : '[redacted]',
-      clientSecret: route.clientSecret === undefined ? undefined : '[redacted]',
+      ...(route.auth === 'api-key' ? { apiKey: '[redacted]' } : {}),
+      ...(route.auth === 'client-credentials' && route.credentialsFrom === 'config' ? { clientSecret: '[redacted]' } : {}),
     })),
     redis: { ...config.redis, url: config.redis.url === undefined ? undefined : redactedRedisUrl(config.redis.url) },
     admin: { token: config.admin.token === undefined ? undefined : '[redacted]' },

@@ -1,15 +1,18 @@
 import { z } from 'zod';
 import { collisionWithEndpoint } from '../domain/paths.js';
 import { duration, httpUrl, listOf, scopeToken, secureUrl, serializeOrigin, tryUrl } from './primitives.js';
+import { taggedUnion } from './tagged-union.js';
 
-export const DOWNSTREAM_AUTH_MODES = ['upstream-token', 'identity-headers', 'api-key', 'client-credentials', 'pat', 'none'] as const;
-export type DownstreamAuthMode = (typeof DOWNSTREAM_AUTH_MODES)[number];
+/** What decides whether clients sign in: the mode, and for client credentials whose they are. */
+export type SignInMode =
+  | { readonly auth: Exclude<DownstreamAuthMode, 'client-credentials'> }
+  | { readonly auth: 'client-credentials'; readonly credentialsFrom: 'config' | 'request' };
 
 /**
  * Whether MCP clients sign in through the proxy on this route. pat, none and
  * client credentials taken from the request do not use the proxy's OAuth at all.
  */
-export function routeSignsIn(route: { auth: DownstreamAuthMode; credentialsFrom: 'config' | 'request' }): boolean {
+export function routeSignsIn(route: SignInMode): boolean {
   if (route.auth === 'client-credentials') return route.credentialsFrom === 'config';
   return route.auth !== 'pat' && route.auth !== 'none';
 }
@@ -57,49 +60,64 @@ const routePath = z
     ctx.addIssue({ code: 'custom', message: `${path} ${where} served by the proxy itself (${endpoint.serves}); choose another path` });
   });
 
+/** Settings every route has, whatever its credential mode. */
+const routeBase = {
+  path: routePath.optional(),
+  url: httpUrl.refine((value) => !tryUrl(value)?.search && !tryUrl(value)?.hash, 'must not carry a query or fragment'),
+  /** Seconds to wait for the downstream's response headers; a stream may then run for as long as it lasts. */
+  timeout: duration(30),
+  /** Name of an entry in `upstreams`; the default `upstream` when absent. */
+  upstream: z.string().min(1).optional(),
+  /** `mcp` routes get JSON-RPC inspection and tool permissions; `http` routes (an OpenAI-compatible API, say) are forwarded as they are, subpaths included. */
+  kind: z.enum(['mcp', 'http']).default('mcp'),
+  /** Browser origins the route accepts requests from; the default depends on `auth` (src/mcp/origin-guard.ts). */
+  allowedOrigins: listOf(allowedOrigin).optional(),
+  policy: accessPolicySchema.default({ emails: [], emailDomains: [], groups: [], subjects: [] }),
+  tools: toolPolicySchema.default({ disabled: [], restricted: {} }),
+};
+
+/** The outbound header for api-key and pat: Authorization gets a `Bearer ` prefix, any other header the raw value. */
+const outboundHeader = headerName.default('Authorization');
+
+/** client-credentials: where and how the proxy obtains the downstream's token. */
+const clientCredentialsBase = {
+  ...routeBase,
+  auth: z.literal('client-credentials'),
+  tokenUrl: secureUrl,
+  scopes: listOf(scopeToken).default([]),
+  tokenAuth: z.enum(['client_secret_basic', 'client_secret_post']).default('client_secret_basic'),
+};
+
+/** Each credential mode with the settings it requires and allows; a setting of another mode is refused. */
+const routeModes = taggedUnion('auth', [
+  // A route without `auth` passes on the user's own upstream token.
+  z.strictObject({ ...routeBase, auth: z.literal('upstream-token').default('upstream-token') }),
+  z.strictObject({ ...routeBase, auth: z.literal('identity-headers') }),
+  // The static secret the downstream expects.
+  z.strictObject({ ...routeBase, auth: z.literal('api-key'), header: outboundHeader, apiKey: z.string().min(1) }),
+  // `config`: the proxy's own client; `request`: each MCP client sends its own in two headers.
+  taggedUnion('credentialsFrom', [
+    z.strictObject({ ...clientCredentialsBase, credentialsFrom: z.literal('config').default('config'), clientId: z.string().min(1), clientSecret: z.string().min(1) }),
+    z.strictObject({
+      ...clientCredentialsBase,
+      credentialsFrom: z.literal('request'),
+      clientIdHeader: headerName.default('X-Client-Id'),
+      clientSecretHeader: headerName.default('X-Client-Secret'),
+    }),
+  ]),
+  // `patHeader`: the request header carrying the client's own token (Authorization means `Bearer <token>`).
+  z.strictObject({ ...routeBase, auth: z.literal('pat'), patHeader: headerName.default('Authorization'), header: outboundHeader }),
+  z.strictObject({ ...routeBase, auth: z.literal('none') }),
+]);
+
+export type DownstreamAuthMode = z.output<typeof routeModes>['auth'];
+
 /**
  * One MCP server behind the proxy: its own public path, protected resource
  * and audience. Without `path` it is served at the downstream URL's own path.
  */
-export const routeSchema = z
-  .strictObject({
-    path: routePath.optional(),
-    url: httpUrl.refine((value) => !tryUrl(value)?.search && !tryUrl(value)?.hash, 'must not carry a query or fragment'),
-    auth: z.enum(DOWNSTREAM_AUTH_MODES).default('upstream-token'),
-    /** Seconds to wait for the downstream's response headers; a stream may then run for as long as it lasts. */
-    timeout: duration(30),
-    /** Name of an entry in `upstreams`; the default `upstream` when absent. */
-    upstream: z.string().min(1).optional(),
-    /** `mcp` routes get JSON-RPC inspection and tool permissions; `http` routes (an OpenAI-compatible API, say) are forwarded as they are, subpaths included. */
-    kind: z.enum(['mcp', 'http']).default('mcp'),
-    /** The outbound header for api-key and pat: Authorization gets a `Bearer ` prefix, any other header the raw value. */
-    header: headerName.default('Authorization'),
-    /** api-key: the static secret the downstream expects. */
-    apiKey: z.string().min(1).optional(),
-    /** client-credentials: where and how the proxy obtains the downstream's token. */
-    tokenUrl: secureUrl.optional(),
-    clientId: z.string().min(1).optional(),
-    clientSecret: z.string().min(1).optional(),
-    scopes: listOf(scopeToken).default([]),
-    tokenAuth: z.enum(['client_secret_basic', 'client_secret_post']).default('client_secret_basic'),
-    /** client-credentials: `config` (the proxy's own client) or `request` (each MCP client sends its own in two headers). */
-    credentialsFrom: z.enum(['config', 'request']).default('config'),
-    clientIdHeader: headerName.default('X-Client-Id'),
-    clientSecretHeader: headerName.default('X-Client-Secret'),
-    /** pat: the request header carrying the client's own token (Authorization means `Bearer <token>`). */
-    patHeader: headerName.default('Authorization'),
-    /** Browser origins the route accepts requests from; the default depends on `auth` (src/mcp/origin-guard.ts). */
-    allowedOrigins: listOf(allowedOrigin).optional(),
-    policy: accessPolicySchema.default({ emails: [], emailDomains: [], groups: [], subjects: [] }),
-    tools: toolPolicySchema.default({ disabled: [], restricted: {} }),
-  })
+export const routeSchema = routeModes
   .superRefine((route, ctx) => {
-    if (route.auth === 'api-key' && !route.apiKey) ctx.addIssue({ code: 'custom', path: ['apiKey'], message: 'is required for auth api-key' });
-    if (route.auth === 'client-credentials') {
-      if (!route.tokenUrl) ctx.addIssue({ code: 'custom', path: ['tokenUrl'], message: 'is required for auth client-credentials' });
-      if (route.credentialsFrom === 'config' && !route.clientId) ctx.addIssue({ code: 'custom', path: ['clientId'], message: 'is required for auth client-credentials' });
-      if (route.credentialsFrom === 'config' && !route.clientSecret) ctx.addIssue({ code: 'custom', path: ['clientSecret'], message: 'is required for auth client-credentials' });
-    }
     const hasPolicy = Object.values(route.policy).some((list) => list.length > 0);
     if (!routeSignsIn(route) && hasPolicy) ctx.addIssue({ code: 'custom', path: ['policy'], message: `needs a signed-in user; auth ${route.auth} has none` });
   })
@@ -117,4 +135,5 @@ export const routeSchema = z
     return { ...route, url, path: typeof parsedPath === 'string' ? parsedPath : parsedPath.data };
   });
 
+/** A route; narrowing on `auth` (and for client credentials on `credentialsFrom`) gives its mode's settings. */
 export type Route = z.output<typeof routeSchema>;

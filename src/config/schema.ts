@@ -129,5 +129,5 @@ export const configSchema = z
 export type ConfigInput = z.input<typeof configSchema>;
 export type Config = z.output<typeof configSchema>;
 
-export { DOWNSTREAM_AUTH_MODES, routeSignsIn, type DownstreamAuthMode, type Route } from './routes.js';
+export { routeSignsIn, type DownstreamAuthMode, type Route, type SignInMode } from './routes.js';
 export type { StaticClient } from './static-clients.js';

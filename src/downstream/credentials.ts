@@ -15,15 +15,17 @@ export function downstreamCredential(route: Route, deps: { tokens: TokenSource }
     case 'identity-headers':
       return identityHeaders;
     case 'api-key':
-      return apiKey({ header: route.header, key: route.apiKey! });
+      return apiKey({ header: route.header, key: route.apiKey });
     case 'client-credentials':
       return clientCredentials(
         {
-          tokenUrl: route.tokenUrl!,
+          tokenUrl: route.tokenUrl,
           scopes: route.scopes,
           authMethod: route.tokenAuth,
-          ...(route.credentialsFrom === 'config' ? { client: { id: route.clientId!, secret: route.clientSecret! } } : {}),
-          fromRequest: { idHeader: route.clientIdHeader, secretHeader: route.clientSecretHeader },
+          client:
+            route.credentialsFrom === 'config'
+              ? { from: 'config', id: route.clientId, secret: route.clientSecret }
+              : { from: 'request', idHeader: route.clientIdHeader, secretHeader: route.clientSecretHeader },
         },
         deps.tokens,
       );

@@ -1,6 +1,8 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { isLoopbackHost, serializeOrigin } from '../config/primitives.js';
-import { routeSignsIn, type Route } from '../config/schema.js';
+import { routeSignsIn, type Route, type SignInMode } from '../config/schema.js';
+
+type RouteOrigins = Pick<Route, 'allowedOrigins'> & SignInMode;
 
 /**
  * The origins a route accepts browsers from, or undefined for any. `allowedOrigins` decides when set.
@@ -11,7 +13,7 @@ import { routeSignsIn, type Route } from '../config/schema.js';
  * at all, so for the origin check that route is public.
  */
 export function allowedOriginsFor(
-  route: Pick<Route, 'allowedOrigins' | 'auth' | 'credentialsFrom'>,
+  route: RouteOrigins,
   publicOrigin: string,
 ): ReadonlySet<string> | undefined {
   const allowed = route.allowedOrigins ?? (routeSignsIn(route) ? ['*'] : [publicOrigin]);
@@ -62,7 +64,7 @@ export function loopbackHostGuard(onRefused: Refused): MiddlewareHandler {
  * The DNS rebinding checks of one route, decided at startup, to run before authentication and CORS
  * (a refused request gets neither a preflight answer nor CORS headers). None where any origin is allowed.
  */
-export function rebindingGuards(route: Pick<Route, 'allowedOrigins' | 'auth' | 'credentialsFrom'>, publicOrigin: string, onRefused: Refused): MiddlewareHandler[] {
+export function rebindingGuards(route: RouteOrigins, publicOrigin: string, onRefused: Refused): MiddlewareHandler[] {
   const origins = allowedOriginsFor(route, publicOrigin);
   if (origins === undefined) return [];
   const checkOrigin = originGuard(origins, onRefused);

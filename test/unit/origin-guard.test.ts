@@ -20,7 +20,7 @@ function routeFor(env: Record<string, string>) {
 describe('allowed origins of a route', () => {
   it('by default: any origin where clients present the proxy token, only the proxy itself where they do not', () => {
     for (const auth of ['upstream-token', 'identity-headers', 'api-key']) {
-      const { route, publicUrl } = routeFor({ CAPSULE_DOWNSTREAM_AUTH: auth, CAPSULE_DOWNSTREAM_API_KEY: 'key-123456' });
+      const { route, publicUrl } = routeFor({ CAPSULE_DOWNSTREAM_AUTH: auth, ...(auth === 'api-key' ? { CAPSULE_DOWNSTREAM_API_KEY: 'key-123456' } : {}) });
       expect(allowedOriginsFor(route, publicUrl), auth).toBeUndefined();
     }
     const tokenUrl = { CAPSULE_DOWNSTREAM_AUTH: 'client-credentials', CAPSULE_DOWNSTREAM_TOKEN_URL: 'https://login.example.com/token' };

@@ -21,9 +21,10 @@ export interface ClientCredentialsOptions {
   readonly tokenUrl: string;
   readonly scopes: readonly string[];
   readonly authMethod: 'client_secret_basic' | 'client_secret_post';
-  /** The proxy's own client, or undefined when each MCP client brings its own in two headers. */
-  readonly client?: { readonly id: string; readonly secret: string };
-  readonly fromRequest: { readonly idHeader: string; readonly secretHeader: string };
+  /** The proxy's own client, or the headers in which each MCP client brings its own. */
+  readonly client:
+    | { readonly from: 'config'; readonly id: string; readonly secret: string }
+    | { readonly from: 'request'; readonly idHeader: string; readonly secretHeader: string };
 }
 
 /**
@@ -33,8 +34,7 @@ export interface ClientCredentialsOptions {
  * sign-in happens. A 401 from the downstream drops the cached token and tries once more.
  */
 export function clientCredentials(options: ClientCredentialsOptions, tokens: TokenSource): DownstreamCredential {
-  const idHeader = options.fromRequest.idHeader.toLowerCase();
-  const secretHeader = options.fromRequest.secretHeader.toLowerCase();
+  const { client } = options;
 
   const outcomeFor = async (request: TokenRequest, strip: readonly string[], caller?: string): Promise<CredentialOutcome> => {
     try {
@@ -51,7 +51,7 @@ export function clientCredentials(options: ClientCredentialsOptions, tokens: Tok
       };
     } catch (error) {
       const refused = error instanceof ClientCredentialsError && error.oauthError === 'invalid_client';
-      return refused && !options.client
+      return refused && client.from === 'request'
         ? { ok: false, status: 401, error: 'invalid_client', description: 'The client credentials were refused.', challenge: 'Basic realm="mcp-capsule"', detail: String((error as Error).message) }
         : {
             ok: false,
@@ -64,17 +64,22 @@ export function clientCredentials(options: ClientCredentialsOptions, tokens: Tok
   };
 
   const base = { tokenUrl: options.tokenUrl, scopes: options.scopes, authMethod: options.authMethod };
+  if (client.from === 'config') {
+    const request = { ...base, clientId: client.id, clientSecret: client.secret };
+    return { signsIn: true, credential: () => outcomeFor(request, []) };
+  }
+  const idHeader = client.idHeader.toLowerCase();
+  const secretHeader = client.secretHeader.toLowerCase();
   return {
-    signsIn: options.client !== undefined,
+    signsIn: false,
     async credential({ headers }) {
-      if (options.client) return outcomeFor({ ...base, clientId: options.client.id, clientSecret: options.client.secret }, []);
       const own = credentialsFromRequest(headers, { clientId: idHeader, clientSecret: secretHeader });
       if (!own) {
         return {
           ok: false,
           status: 401,
           error: 'invalid_client',
-          description: `Send your client credentials in ${options.fromRequest.idHeader} and ${options.fromRequest.secretHeader}.`,
+          description: `Send your client credentials in ${client.idHeader} and ${client.secretHeader}.`,
           challenge: 'Basic realm="mcp-capsule"',
         };
       }
