@@ -134,7 +134,11 @@ export class UndiciForwarder implements Forwarder {
         this.#logger.debug('client left before the downstream answered', { method });
         return RESPONSE_ALREADY_SENT;
       }
-      return reportDownstreamFailure(this.#logger, target, method, error, request);
+      const failure = reportDownstreamFailure(this.#logger, target, method, error, request);
+      // The rest of a cut-off upload is never read from this connection, so it cannot carry
+      // the client's next request: that would wait behind the unread bytes and be reset.
+      if (body === incoming && !incoming.complete) failure.headers.set('connection', 'close');
+      return failure;
     }
 
     const downstream = response.body;

@@ -237,6 +237,8 @@ describe.each(KINDS)('forwarding through %s', (kind) => {
     const upload = 'x'.repeat(4 * 1024 * 1024);
     const response = await send('/d/drop', { method: 'POST', body: upload });
     expect(response.status).toBe(502);
+    // Node's forwarder streamed the upload and stopped reading it: the connection must not carry another request.
+    if (kind === 'undici (served)') expect(response.headers.get('connection')).toBe('close');
     expect(((await response.json()) as { error: { code: number } }).error.code).toBe(-32000);
     const next = await send('/d/echo', { method: 'POST', body: JSON_RPC });
     expect(((await next.json()) as Echo).body).toBe(JSON_RPC);
