@@ -41,7 +41,10 @@ export function timingSafeEqualStrings(a: string, b: string): boolean {
 }
 
 /** Joins byte chunks read from a stream; a lone chunk is returned as it is. */
-export function concatBytes(chunks: readonly Uint8Array[], total = chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0)): Uint8Array {
+export function concatBytes<B extends ArrayBufferLike>(
+  chunks: readonly Uint8Array<B>[],
+  total = chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0),
+): Uint8Array<B | ArrayBuffer> {
   if (chunks.length === 1) return chunks[0]!;
   const joined = new Uint8Array(total);
   let offset = 0;
