@@ -1,11 +1,8 @@
 import { z } from 'zod';
+import { HTTPS_OR_LOOPBACK, isHttpsOrLoopback } from '../net/loopback.js';
 import { parseDurationSeconds } from './duration.js';
 
 /** Building blocks of the configuration schema: values as they arrive from environment variables or a file. */
-
-export function isLoopbackHost(hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '127.0.0.1' || hostname === '[::1]';
-}
 
 /** Refinements run even after the URL check failed, so they must not assume a parseable URL. */
 export function tryUrl(value: string): URL | undefined {
@@ -88,8 +85,8 @@ export const httpUrl = z.url({ protocol: /^https?$/, message: 'must be an absolu
 /** https everywhere, except plain http on loopback for local development. */
 export const secureUrl = httpUrl.refine((value) => {
   const url = tryUrl(value);
-  return !url || url.protocol === 'https:' || isLoopbackHost(url.hostname);
-}, 'must use https (plain http is allowed only for localhost, 127.0.0.1 and [::1])');
+  return !url || isHttpsOrLoopback(url);
+}, HTTPS_OR_LOOPBACK);
 
 export const publicOrigin = secureUrl
   .refine((value) => !tryUrl(value) || serializeOrigin(value) !== undefined, 'must be an origin such as https://mcp.example.com, with no path, query or credentials')

@@ -1,6 +1,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
-import { isLoopbackHost, serializeOrigin } from '../config/primitives.js';
+import { serializeOrigin } from '../config/primitives.js';
 import { routeSignsIn, type Route } from '../config/schema.js';
+import { isLoopbackHost } from '../net/loopback.js';
 
 /**
  * The origins a route accepts browsers from, or undefined for any. `allowedOrigins` decides when set.

@@ -1,10 +1,6 @@
 import { readCappedStream } from '../net/capped-body.js';
+import { isHttpsOrLoopback } from '../net/loopback.js';
 import { UpstreamError } from './upstream-client.js';
-
-/** Plain http is allowed only to these hosts (development and tests). */
-export function isLoopbackHostname(hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '127.0.0.1' || hostname === '[::1]';
-}
 
 export const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
 
@@ -29,7 +25,7 @@ function requestUrl(input: RequestInfo | URL): URL {
 export function createOutboundFetch(options: OutboundOptions): typeof fetch {
   return async function outboundFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
     const url = requestUrl(input);
-    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHostname(url.hostname))) {
+    if (!isHttpsOrLoopback(url)) {
       throw new UpstreamError('unavailable', `refusing a non-https request to ${url.host}`);
     }
     const timeout = AbortSignal.timeout(options.timeoutMs);

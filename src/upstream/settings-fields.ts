@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { parseDurationSeconds } from '../config/duration.js';
 import { ENTRA_MULTI_TENANT_ALIASES } from './presets.js';
-import { isLoopbackHostname } from './outbound-fetch.js';
+import { HTTPS_OR_LOOPBACK, isHttpsOrLoopback } from '../net/loopback.js';
 
 /** Field parsers of the upstream settings: values as they come from environment variables or a config file. */
 
@@ -23,8 +23,8 @@ export const providerUrl = (options: { query: boolean }) =>
       const problem =
         !url || (url.protocol !== 'https:' && url.protocol !== 'http:')
           ? 'must be an absolute http(s) URL'
-          : url.protocol === 'http:' && !isLoopbackHostname(url.hostname)
-            ? 'must use https (plain http is allowed only for localhost, 127.0.0.1 and [::1])'
+          : !isHttpsOrLoopback(url)
+            ? HTTPS_OR_LOOPBACK
             : url.username || url.password
               ? 'must not contain credentials'
               : url.hash

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isLoopbackHost } from '../../config/primitives.js';
+import { isLoopbackHost } from '../../net/loopback.js';
 import { clientNameSchema } from '../client-name.js';
 import { redirectUriProblem } from '../redirect-uri.js';
 
