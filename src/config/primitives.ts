@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { decodeBase64 } from '../crypto/encoding.js';
 import { HTTPS_OR_LOOPBACK, isHttpsOrLoopback } from '../net/loopback.js';
 import { parseDurationSeconds } from './duration.js';
 
@@ -26,17 +27,10 @@ export function serializeOrigin(value: string): string | undefined {
 
 const KEY_BYTES = 32;
 
-function decodeBase64Any(value: string): Uint8Array | undefined {
-  const trimmed = value.trim();
-  if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(trimmed)) return undefined;
-  const standard = trimmed.replace(/-/g, '+').replace(/_/g, '/');
-  return Uint8Array.from(atob(standard.padEnd(Math.ceil(standard.length / 4) * 4, '=')), (char) => char.charCodeAt(0));
-}
-
 export const masterKey = z.string().transform((value, ctx) => {
   let bytes: Uint8Array | undefined;
   try {
-    bytes = decodeBase64Any(value);
+    bytes = decodeBase64(value.trim());
   } catch {
     bytes = undefined;
   }
