@@ -1,17 +1,10 @@
 import { z } from 'zod';
 import { parseDurationSeconds } from '../config/duration.js';
-import { ENTRA_MULTI_TENANT_ALIASES } from './presets.js';
+import { tryUrl } from '../config/primitives.js';
 import { HTTPS_OR_LOOPBACK, isHttpsOrLoopback } from '../net/loopback.js';
+import { ENTRA_MULTI_TENANT_ALIASES } from './presets.js';
 
 /** Field parsers of the upstream settings: values as they come from environment variables or a config file. */
-
-function tryUrl(value: string): URL | undefined {
-  try {
-    return new URL(value);
-  } catch {
-    return undefined;
-  }
-}
 
 /** An https URL (http only on loopback), without credentials or fragment; `issuer` also without a query. */
 export const providerUrl = (options: { query: boolean }) =>
