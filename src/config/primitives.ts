@@ -1,11 +1,9 @@
 import { z } from 'zod';
+import { decodeBase64 } from '../crypto/encoding.js';
 import { parseDurationSeconds } from '../domain/duration.js';
+import { HTTPS_OR_LOOPBACK, isHttpsOrLoopback } from '../net/loopback.js';
 
 /** Building blocks of the configuration schema: values as they arrive from environment variables or a file. */
-
-export function isLoopbackHost(hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '127.0.0.1' || hostname === '[::1]';
-}
 
 /** Refinements run even after the URL check failed, so they must not assume a parseable URL. */
 export function tryUrl(value: string): URL | undefined {
@@ -29,17 +27,10 @@ export function serializeOrigin(value: string): string | undefined {
 
 const KEY_BYTES = 32;
 
-function decodeBase64Any(value: string): Uint8Array | undefined {
-  const trimmed = value.trim();
-  if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(trimmed)) return undefined;
-  const standard = trimmed.replace(/-/g, '+').replace(/_/g, '/');
-  return Uint8Array.from(atob(standard.padEnd(Math.ceil(standard.length / 4) * 4, '=')), (char) => char.charCodeAt(0));
-}
-
 export const masterKey = z.string().transform((value, ctx) => {
   let bytes: Uint8Array | undefined;
   try {
-    bytes = decodeBase64Any(value);
+    bytes = decodeBase64(value.trim());
   } catch {
     bytes = undefined;
   }
@@ -88,8 +79,8 @@ export const httpUrl = z.url({ protocol: /^https?$/, message: 'must be an absolu
 /** https everywhere, except plain http on loopback for local development. */
 export const secureUrl = httpUrl.refine((value) => {
   const url = tryUrl(value);
-  return !url || url.protocol === 'https:' || isLoopbackHost(url.hostname);
-}, 'must use https (plain http is allowed only for localhost, 127.0.0.1 and [::1])');
+  return !url || isHttpsOrLoopback(url);
+}, HTTPS_OR_LOOPBACK);
 
 export const publicOrigin = secureUrl
   .refine((value) => !tryUrl(value) || serializeOrigin(value) !== undefined, 'must be an origin such as https://mcp.example.com, with no path, query or credentials')

@@ -1,4 +1,4 @@
-import { isLoopbackHost } from './primitives.js';
+import { isLoopbackHost } from '../net/loopback.js';
 
 const MAX_REDIRECT_URI_LENGTH = 2000;
 const NEVER_SCHEMES = new Set(['javascript:', 'data:', 'file:', 'vbscript:', 'blob:', 'about:']);

@@ -1,4 +1,5 @@
-import { base64url, utf8 } from './encoding.js';
+import { base64url } from 'jose';
+import { utf8 } from './encoding.js';
 import type { KeyRing } from './keyring.js';
 
 /**
@@ -8,13 +9,12 @@ import type { KeyRing } from './keyring.js';
 export async function deriveClientSecret(keys: KeyRing, kid: string, clientId: string): Promise<string | undefined> {
   const keySet = keys.find(kid);
   if (!keySet) return undefined;
-  return base64url(new Uint8Array(await crypto.subtle.sign('HMAC', keySet.clientSecretKey, utf8(clientId))));
+  return base64url.encode(new Uint8Array(await crypto.subtle.sign('HMAC', keySet.clientSecretKey, utf8(clientId))));
 }
 
 /** Verifies in constant time (Web Crypto's HMAC verify) rather than comparing strings. */
 export async function verifyClientSecret(keys: KeyRing, kid: string, clientId: string, presented: string): Promise<boolean> {
   const keySet = keys.find(kid);
   if (!keySet || !/^[A-Za-z0-9_-]{43}$/.test(presented)) return false;
-  const signature = Uint8Array.from(atob(presented.replace(/-/g, '+').replace(/_/g, '/') + '='), (c) => c.charCodeAt(0));
-  return crypto.subtle.verify('HMAC', keySet.clientSecretKey, signature, utf8(clientId));
+  return crypto.subtle.verify('HMAC', keySet.clientSecretKey, new Uint8Array(base64url.decode(presented)), utf8(clientId));
 }

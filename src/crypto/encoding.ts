@@ -1,17 +1,24 @@
+import { base64url } from 'jose';
+
 const encoder = new TextEncoder();
 
 export function utf8(text: string): Uint8Array<ArrayBuffer> {
   return encoder.encode(text);
 }
 
-export function base64url(bytes: Uint8Array): string {
-  let binary = '';
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+/**
+ * Bytes from base64 or base64url text (RFC 4648 §4, §5), either alphabet: operators paste keys
+ * in both. Padding may be left out, but where present it must complete the last group; anything
+ * else throws a TypeError.
+ */
+export function decodeBase64(text: string): Uint8Array {
+  const match = /^([A-Za-z0-9+/_-]*)(={0,2})$/.exec(text);
+  if (!match || (match[2] !== '' && text.length % 4 !== 0)) throw new TypeError('The text is not base64.');
+  return base64url.decode(match[1]!.replace(/\+/g, '-').replace(/\//g, '_'));
 }
 
 export function randomToken(byteLength = 16): string {
-  return base64url(crypto.getRandomValues(new Uint8Array(byteLength)));
+  return base64url.encode(crypto.getRandomValues(new Uint8Array(byteLength)));
 }
 
 export async function sha256(input: string | Uint8Array): Promise<Uint8Array> {
@@ -20,7 +27,7 @@ export async function sha256(input: string | Uint8Array): Promise<Uint8Array> {
 }
 
 export async function sha256Base64url(input: string): Promise<string> {
-  return base64url(await sha256(input));
+  return base64url.encode(await sha256(input));
 }
 
 /**
@@ -41,7 +48,10 @@ export function timingSafeEqualStrings(a: string, b: string): boolean {
 }
 
 /** Joins byte chunks read from a stream; a lone chunk is returned as it is. */
-export function concatBytes(chunks: readonly Uint8Array[], total = chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0)): Uint8Array {
+export function concatBytes<B extends ArrayBufferLike>(
+  chunks: readonly Uint8Array<B>[],
+  total = chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0),
+): Uint8Array<B | ArrayBuffer> {
   if (chunks.length === 1) return chunks[0]!;
   const joined = new Uint8Array(total);
   let offset = 0;

@@ -1,4 +1,5 @@
-import { base64url, sha256, utf8 } from './encoding.js';
+import { base64url } from 'jose';
+import { sha256, utf8 } from './encoding.js';
 
 export const CAPSULE_KINDS = ['client', 'pending', 'transaction', 'consent', 'code', 'access', 'refresh', 'session'] as const;
 export type CapsuleKind = (typeof CAPSULE_KINDS)[number];
@@ -20,7 +21,7 @@ async function deriveBytes(master: CryptoKey, info: string): Promise<Uint8Array<
 /** A public, stable identifier of a master key that reveals nothing about it. */
 export async function keyId(masterKey: Uint8Array): Promise<string> {
   const digest = await sha256(new Uint8Array([...utf8('mcp-capsule/kid'), ...masterKey]));
-  return base64url(digest).slice(0, 8);
+  return base64url.encode(digest).slice(0, 8);
 }
 
 async function deriveKeySet(masterKey: Uint8Array): Promise<DerivedKeySet> {
@@ -72,5 +73,5 @@ export class KeyRing {
 }
 
 export function generateMasterKey(): string {
-  return base64url(crypto.getRandomValues(new Uint8Array(32)));
+  return base64url.encode(crypto.getRandomValues(new Uint8Array(32)));
 }

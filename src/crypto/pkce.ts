@@ -1,4 +1,5 @@
-import { base64url, sha256, timingSafeEqualStrings } from './encoding.js';
+import { base64url } from 'jose';
+import { sha256, timingSafeEqualStrings } from './encoding.js';
 
 // RFC 7636 §4.1: 43 to 128 unreserved characters.
 const VERIFIER = /^[A-Za-z0-9\-._~]{43,128}$/;
@@ -14,7 +15,7 @@ export function isValidS256Challenge(challenge: string): boolean {
 }
 
 export async function s256Challenge(verifier: string): Promise<string> {
-  return base64url(await sha256(verifier));
+  return base64url.encode(await sha256(verifier));
 }
 
 export async function verifyS256(verifier: string, challenge: string): Promise<boolean> {

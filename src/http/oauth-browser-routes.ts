@@ -1,5 +1,5 @@
 import { Hono, type Context } from 'hono';
-import { isLoopbackHost } from '../config/primitives.js';
+import { isLoopbackHost } from '../net/loopback.js';
 import { CapsuleError } from '../crypto/capsule.js';
 import { rateLimitKey } from '../store/rate-limit.js';
 import type { AuthorizationRequest } from '../domain/capsule-schemas.js';

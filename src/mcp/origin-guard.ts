@@ -1,6 +1,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
-import { isLoopbackHost, serializeOrigin } from '../config/primitives.js';
+import { serializeOrigin } from '../config/primitives.js';
 import { routeSignsIn, type Route, type SignInMode } from '../config/schema.js';
+import { isLoopbackHost } from '../net/loopback.js';
 
 type RouteOrigins = Pick<Route, 'allowedOrigins'> & SignInMode;
 

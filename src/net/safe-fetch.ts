@@ -1,6 +1,6 @@
-import { concatBytes } from '../crypto/encoding.js';
 import type { LookupFunction } from 'node:net';
-import { Agent } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
+import { readCappedNode } from './capped-body.js';
 import { SafeFetchError } from './errors.js';
 import { checkTarget, systemLookup, type HostLookup, type ResolvedAddress } from './target-guard.js';
 
@@ -68,29 +68,10 @@ function failure(error: unknown, timedOut: boolean): SafeFetchError {
   return new SafeFetchError('network', 'The fetch failed.');
 }
 
-interface Body extends AsyncIterable<Uint8Array> {
-  on(event: 'error', listener: () => void): unknown;
-  destroy(): unknown;
-}
-
 /** Drops a body we will not read; destroying it emits an abort error that nobody needs. */
-function discard(body: Body): void {
+function discard(body: Dispatcher.ResponseData['body']): void {
   body.on('error', () => undefined);
   body.destroy();
-}
-
-async function readCapped(body: Body, maxBytes: number): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for await (const chunk of body) {
-    total += chunk.byteLength;
-    if (total > maxBytes) {
-      discard(body);
-      throw new SafeFetchError('too_large', `The response is larger than ${maxBytes} bytes.`);
-    }
-    chunks.push(chunk);
-  }
-  return concatBytes(chunks, total);
 }
 
 /**
@@ -142,12 +123,8 @@ export async function safeFetch(url: string, options: SafeFetchOptions = {}): Pr
       throw new SafeFetchError('http_status', `The server answered with status ${response.statusCode}.`, response.statusCode);
     }
     const headers = toHeaders(response.headers);
-    const declared = Number(headers.get('content-length') ?? NaN);
-    if (Number.isFinite(declared) && declared > maxBytes) {
-      discard(response.body);
-      throw new SafeFetchError('too_large', `The response is larger than ${maxBytes} bytes.`);
-    }
-    const body = await readCapped(response.body, maxBytes);
+    const body = await readCappedNode(response.body, maxBytes, { declaredLength: headers.get('content-length'), letGo: discard });
+    if (body === undefined) throw new SafeFetchError('too_large', `The response is larger than ${maxBytes} bytes.`);
     return { status: 200, headers, body };
   } catch (error) {
     throw failure(error, timedOut);

@@ -1,3 +1,4 @@
+import { base64url } from 'jose';
 import { verifyClientSecret } from '../crypto/client-secret.js';
 import { timingSafeEqualStrings } from '../crypto/encoding.js';
 import type { KeyRing } from '../crypto/keyring.js';
@@ -59,7 +60,7 @@ async function secretMatches(client: ResolvedClient, secret: string, keys: KeyRi
 /** The client_id a JWT assertion names as its issuer, read without trusting it: it only picks the keys to verify with. */
 function assertionIssuer(assertion: string): string | undefined {
   try {
-    const payload = JSON.parse(new TextDecoder().decode(Uint8Array.from(atob(assertion.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0))));
+    const payload = JSON.parse(new TextDecoder().decode(base64url.decode(assertion.split('.')[1]!)));
     return typeof payload?.iss === 'string' ? payload.iss : undefined;
   } catch {
     return undefined;

@@ -1,3 +1,4 @@
+import { isLoopbackHost } from '../net/loopback.js';
 import type { DownstreamAuthMode } from '../config/schema.js';
 
 /**
@@ -58,7 +59,7 @@ function redirectHost(uri: string): string {
 
 function isLoopbackRedirect(uri: string): boolean {
   try {
-    return ['localhost', '127.0.0.1', '[::1]'].includes(new URL(uri).hostname);
+    return isLoopbackHost(new URL(uri).hostname);
   } catch {
     return false;
   }

@@ -1,4 +1,4 @@
-import { concatBytes } from '../crypto/encoding.js';
+import { declaresMoreThan, readCappedStream } from '../net/capped-body.js';
 import { invalidRequest } from './errors.js';
 
 /**
@@ -30,8 +30,7 @@ export async function readFormParams(request: Request): Promise<Params> {
   if (mediaType !== 'application/x-www-form-urlencoded') {
     throw invalidRequest('The request body must be application/x-www-form-urlencoded.');
   }
-  const declared = Number(request.headers.get('content-length') ?? '0');
-  if (declared > MAX_FORM_BYTES) throw invalidRequest('The request body is too large.');
+  if (declaresMoreThan(request.headers.get('content-length'), MAX_FORM_BYTES)) throw invalidRequest('The request body is too large.');
   const body = await readLimitedText(request, MAX_FORM_BYTES);
   if (body === undefined) throw invalidRequest('The request body is too large.');
   return new Params(new URLSearchParams(body));
@@ -39,26 +38,12 @@ export async function readFormParams(request: Request): Promise<Params> {
 
 /** Reads a body as UTF-8 text, giving up (undefined) once it passes `limit` bytes. */
 export async function readLimitedText(request: Request, limit: number): Promise<string | undefined> {
-  if (!request.body) return '';
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    let read: ReadableStreamReadResult<Uint8Array>;
-    try {
-      read = await reader.read();
-    } catch {
-      // The client aborted or sent broken framing: its error, not ours (no 500, no error log).
-      throw invalidRequest('The request body could not be read.');
-    }
-    const { done, value } = read;
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel().catch(() => {});
-      return undefined;
-    }
-    chunks.push(value);
+  let body: Uint8Array | undefined;
+  try {
+    body = await readCappedStream(request.body, limit);
+  } catch {
+    // The client aborted or sent broken framing: its error, not ours (no 500, no error log).
+    throw invalidRequest('The request body could not be read.');
   }
-  return new TextDecoder().decode(concatBytes(chunks, size));
+  return body === undefined ? undefined : new TextDecoder().decode(body);
 }

@@ -1,6 +1,6 @@
-import { concatBytes } from '../crypto/encoding.js';
 import type { IncomingMessage } from 'node:http';
 import type { Context } from 'hono';
+import { declaresMoreThan, readCappedNode, readCappedStream } from '../net/capped-body.js';
 import { bodyAlreadyRead, cachedBody } from './context.js';
 
 export type ReadBodyResult =
@@ -32,59 +32,11 @@ export function bodyReadEarlier(c: Context): Uint8Array | undefined {
   return readBodies.get(c.req.raw);
 }
 
-function declaredTooLarge(c: Context, maxBytes: number): boolean {
-  const declared = c.req.header('content-length');
-  return declared !== undefined && Number(declared) > maxBytes;
-}
-
-
-/** Straight from Node's IncomingMessage: no web stream in between (the hot path on Node). */
-function readIncoming(incoming: IncomingMessage, maxBytes: number): Promise<ReadBodyResult> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let total = 0;
-    const finish = (result: ReadBodyResult) => {
-      incoming.off('data', onData);
-      incoming.off('end', onEnd);
-      incoming.off('error', onAbort);
-      incoming.off('close', onAbort);
-      resolve(result);
-    };
-    const onData = (chunk: Buffer) => {
-      total += chunk.byteLength;
-      if (total > maxBytes) {
-        finish({ ok: false, reason: 'too_large' });
-        incoming.resume(); // discard the rest so the connection stays usable for the answer
-        return;
-      }
-      chunks.push(chunk);
-    };
-    const onEnd = () => finish({ ok: true, body: concatBytes(chunks, total) });
-    const onAbort = () => {
-      if (!incoming.readableEnded) finish({ ok: false, reason: 'aborted' });
-    };
-    incoming.on('data', onData);
-    incoming.on('end', onEnd);
-    incoming.on('error', onAbort);
-    incoming.on('close', onAbort);
-  });
-}
-
-async function readWeb(stream: ReadableStream<Uint8Array>, maxBytes: number): Promise<ReadBodyResult> {
-  const reader = stream.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
+/** A capped read as this module's result: a read that failed is the client's abort, not our error. */
+async function settle(read: Promise<Uint8Array | undefined>): Promise<ReadBodyResult> {
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return { ok: true, body: concatBytes(chunks, total) };
-      total += value.byteLength;
-      if (total > maxBytes) {
-        await reader.cancel().catch(() => {});
-        return { ok: false, reason: 'too_large' };
-      }
-      chunks.push(value);
-    }
+    const body = await read;
+    return body === undefined ? { ok: false, reason: 'too_large' } : { ok: true, body };
   } catch {
     return { ok: false, reason: 'aborted' };
   }
@@ -98,7 +50,7 @@ async function readWeb(stream: ReadableStream<Uint8Array>, maxBytes: number): Pr
 export async function readRequestBody(c: Context, maxBytes: number): Promise<ReadBodyResult> {
   const earlier = readBodies.get(c.req.raw);
   if (earlier !== undefined) return { ok: true, body: earlier };
-  if (declaredTooLarge(c, maxBytes)) return { ok: false, reason: 'too_large' };
+  if (declaresMoreThan(c.req.header('content-length'), maxBytes)) return { ok: false, reason: 'too_large' };
 
   let result: ReadBodyResult;
   const incoming = (c.env as { incoming?: unknown } | undefined)?.incoming;
@@ -106,11 +58,11 @@ export async function readRequestBody(c: Context, maxBytes: number): Promise<Rea
     const body = await cachedBody(c);
     result = body.byteLength > maxBytes ? { ok: false, reason: 'too_large' } : { ok: true, body };
   } else if (isIncomingMessage(incoming) && untouched(incoming)) {
-    result = await readIncoming(incoming, maxBytes);
-  } else if (c.req.raw.body === null) {
-    result = { ok: true, body: new Uint8Array(0) };
+    // Straight from Node's stream, no web stream in between (the hot path on Node); the rest of
+    // a refused body is drained so that the connection can still carry the answer.
+    result = await settle(readCappedNode(incoming, maxBytes, { letGo: (stream) => stream.resume() }));
   } else {
-    result = await readWeb(c.req.raw.body, maxBytes);
+    result = await settle(readCappedStream(c.req.raw.body, maxBytes));
   }
   if (result.ok) readBodies.set(c.req.raw, result.body);
   return result;

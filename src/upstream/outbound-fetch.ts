@@ -1,9 +1,6 @@
+import { readCappedStream } from '../net/capped-body.js';
+import { isHttpsOrLoopback } from '../net/loopback.js';
 import { UpstreamError } from './upstream-client.js';
-
-/** Plain http is allowed only to these hosts (development and tests). */
-export function isLoopbackHostname(hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '127.0.0.1' || hostname === '[::1]';
-}
 
 export const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
 
@@ -15,37 +12,6 @@ export interface OutboundOptions {
 
 const REDIRECT = new Set([301, 302, 303, 307, 308]);
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
-
-async function readCapped(response: Response, maxBytes: number, host: string): Promise<Uint8Array<ArrayBuffer>> {
-  const declared = Number(response.headers.get('content-length'));
-  const tooLarge = () => new UpstreamError('unavailable', `${host} answered more than ${maxBytes} bytes`);
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    // Not awaited: a cancelled stream may never settle, and the caller must not wait for it.
-    void response.body?.cancel().catch(() => undefined);
-    throw tooLarge();
-  }
-  if (!response.body) return new Uint8Array();
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      void reader.cancel().catch(() => undefined);
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  const body = new Uint8Array(new ArrayBuffer(total));
-  let offset = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return body;
-}
 
 function requestUrl(input: RequestInfo | URL): URL {
   return new URL(input instanceof Request ? input.url : String(input));
@@ -59,7 +25,7 @@ function requestUrl(input: RequestInfo | URL): URL {
 export function createOutboundFetch(options: OutboundOptions): typeof fetch {
   return async function outboundFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
     const url = requestUrl(input);
-    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHostname(url.hostname))) {
+    if (!isHttpsOrLoopback(url)) {
       throw new UpstreamError('unavailable', `refusing a non-https request to ${url.host}`);
     }
     const timeout = AbortSignal.timeout(options.timeoutMs);
@@ -74,7 +40,8 @@ export function createOutboundFetch(options: OutboundOptions): typeof fetch {
         void response.body?.cancel().catch(() => undefined);
         throw new UpstreamError('unavailable', `${url.host}${url.pathname} answered a redirect (HTTP ${response.status}), which is not followed`);
       }
-      const body = await readCapped(response, options.maxResponseBytes, url.host);
+      const body = await readCappedStream(response.body, options.maxResponseBytes, { declaredLength: response.headers.get('content-length') });
+      if (body === undefined) throw new UpstreamError('unavailable', `${url.host} answered more than ${options.maxResponseBytes} bytes`);
       const copied = new Headers(response.headers);
       copied.delete('content-length');
       copied.delete('content-encoding');

@@ -1,17 +1,10 @@
 import { z } from 'zod';
 import { parseDurationSeconds } from '../domain/duration.js';
+import { tryUrl } from '../config/primitives.js';
+import { HTTPS_OR_LOOPBACK, isHttpsOrLoopback } from '../net/loopback.js';
 import { ENTRA_MULTI_TENANT_ALIASES } from './presets.js';
-import { isLoopbackHostname } from './outbound-fetch.js';
 
 /** Field parsers of the upstream settings: values as they come from environment variables or a config file. */
-
-function tryUrl(value: string): URL | undefined {
-  try {
-    return new URL(value);
-  } catch {
-    return undefined;
-  }
-}
 
 /** An https URL (http only on loopback), without credentials or fragment; `issuer` also without a query. */
 export const providerUrl = (options: { query: boolean }) =>
@@ -23,8 +16,8 @@ export const providerUrl = (options: { query: boolean }) =>
       const problem =
         !url || (url.protocol !== 'https:' && url.protocol !== 'http:')
           ? 'must be an absolute http(s) URL'
-          : url.protocol === 'http:' && !isLoopbackHostname(url.hostname)
-            ? 'must use https (plain http is allowed only for localhost, 127.0.0.1 and [::1])'
+          : !isHttpsOrLoopback(url)
+            ? HTTPS_OR_LOOPBACK
             : url.username || url.password
               ? 'must not contain credentials'
               : url.hash

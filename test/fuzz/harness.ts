@@ -8,12 +8,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import type { Hono } from 'hono';
+import { base64url } from 'jose';
 import { afterAll, beforeAll, expect } from 'vitest';
 import type { Config } from '../../src/config/schema.js';
 import type { CapsuleCodec } from '../../src/crypto/capsule.js';
 import { CONSENT_FORMAT } from '../../src/domain/capsule-schemas.js';
 import type { CapsuleKind } from '../../src/crypto/keyring.js';
-import { base64url, shortDigest, utf8 } from '../../src/crypto/encoding.js';
+import { shortDigest, utf8 } from '../../src/crypto/encoding.js';
 import { s256Challenge } from '../../src/crypto/pkce.js';
 import type { Logger } from '../../src/observability/logger.js';
 import { testConfig } from '../support/deps.js';
@@ -324,7 +325,7 @@ export const garbageText: fc.Arbitrary<string> = fc.oneof(
 /** Variants of valid capsules: truncated, bit-flipped, segments swapped, headers forged, kinds swapped (as they are). */
 export function capsuleVariant(all: readonly string[]): fc.Arbitrary<string> {
   const capsule = fc.constantFrom(...all);
-  const header = (fields: Record<string, unknown>) => base64url(utf8(JSON.stringify(fields)));
+  const header = (fields: Record<string, unknown>) => base64url.encode(JSON.stringify(fields));
   return fc.oneof(
     // As they are: used where another kind is expected, this is the swapped-kind case.
     capsule,

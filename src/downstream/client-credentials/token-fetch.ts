@@ -1,3 +1,4 @@
+import { readCappedStream } from '../../net/capped-body.js';
 import { ClientCredentialsError } from './errors.js';
 
 export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024;
@@ -19,47 +20,6 @@ export function describeEndpoint(url: URL): string {
 }
 
 /**
- * The body as text, up to `maxBytes`. Reads race the signal: not every fetch (a wrapper, a
- * mock) ties its body stream to the request's signal, and a stalled body must still time out.
- */
-async function readCapped(response: Response, maxBytes: number, signal: AbortSignal, where: string): Promise<string> {
-  const tooLarge = () => new ClientCredentialsError('unavailable', `${where} answered more than ${maxBytes} bytes`, undefined, response.status);
-  const declared = Number(response.headers.get('content-length') ?? NaN);
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    // Not awaited: a cancelled stream may never settle.
-    void response.body?.cancel().catch(() => undefined);
-    throw tooLarge();
-  }
-  if (!response.body) return '';
-  const reader = response.body.getReader();
-  let onAbort = () => {};
-  const aborted = new Promise<never>((_resolve, reject) => {
-    onAbort = () => reject(signal.reason);
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-  });
-  aborted.catch(() => undefined);
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  try {
-    for (;;) {
-      const { done, value } = await Promise.race([reader.read(), aborted]);
-      if (done) break;
-      total += value.byteLength;
-      if (total > maxBytes) throw tooLarge();
-      chunks.push(value);
-    }
-  } catch (error) {
-    void reader.cancel().catch(() => undefined);
-    throw error;
-  } finally {
-    signal.removeEventListener('abort', onAbort);
-  }
-  const decoder = new TextDecoder();
-  return chunks.map((chunk) => decoder.decode(chunk, { stream: true })).join('') + decoder.decode();
-}
-
-/**
  * One POST to the token endpoint: redirects answered as errors rather than followed, a
  * timeout that covers the body too, and the body read up to a cap. Any status comes back
  * for the caller to judge; every failure to get one is `unavailable`.
@@ -73,7 +33,11 @@ export async function sendTokenRequest(url: URL, init: { headers: Headers; body:
       void response.body?.cancel().catch(() => undefined);
       throw new ClientCredentialsError('unavailable', `${where} answered a redirect (HTTP ${response.status}), which is not followed`, undefined, response.status);
     }
-    return { status: response.status, text: await readCapped(response, options.maxResponseBytes, signal, where) };
+    const body = await readCappedStream(response.body, options.maxResponseBytes, { declaredLength: response.headers.get('content-length'), signal });
+    if (body === undefined) {
+      throw new ClientCredentialsError('unavailable', `${where} answered more than ${options.maxResponseBytes} bytes`, undefined, response.status);
+    }
+    return { status: response.status, text: new TextDecoder().decode(body) };
   } catch (error) {
     if (error instanceof ClientCredentialsError) throw error;
     if (signal.aborted) throw new ClientCredentialsError('unavailable', `${where} did not answer within ${options.timeoutMs} ms`);

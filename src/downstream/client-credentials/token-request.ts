@@ -1,3 +1,4 @@
+import { HTTPS_OR_LOOPBACK, isHttpsOrLoopback } from '../../net/loopback.js';
 import { ClientCredentialsError } from './errors.js';
 
 export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post';
@@ -14,7 +15,6 @@ export interface ClientCredentialsRequest {
   readonly audience?: string | undefined;
 }
 
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 // RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 // RFC 6749 Appendix A.1/A.2: client_id and client_secret are VSCHAR (%x20-7E).
@@ -33,12 +33,7 @@ export function checkTokenUrl(tokenUrl: string): URL {
     throw new ClientCredentialsError('invalid_configuration', 'the token URL is not an absolute URL');
   }
   const where = `${url.protocol}//${url.host}${url.pathname}`;
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname))) {
-    throw new ClientCredentialsError(
-      'invalid_configuration',
-      `the token URL ${where} must use https (plain http is allowed only for localhost, 127.0.0.1 and [::1])`,
-    );
-  }
+  if (!isHttpsOrLoopback(url)) throw new ClientCredentialsError('invalid_configuration', `the token URL ${where} ${HTTPS_OR_LOOPBACK}`);
   if (url.username || url.password) throw new ClientCredentialsError('invalid_configuration', `the token URL ${where} must not carry credentials`);
   if (url.hash) throw new ClientCredentialsError('invalid_configuration', `the token URL ${where} must not have a fragment`);
   return url;

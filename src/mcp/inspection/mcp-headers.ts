@@ -1,3 +1,4 @@
+import { decodeBase64 } from '../../crypto/encoding.js';
 import type { JsonRpcSummary } from './jsonrpc.js';
 
 /**
@@ -46,10 +47,7 @@ export function decodeMcpHeaderValue(value: string): string | undefined {
   const match = SENTINEL.exec(value);
   if (match === null) return undefined;
   try {
-    const binary = atob(match[1]!);
-    const bytes = new Uint8Array(binary.length);
-    for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-    return utf8.decode(bytes);
+    return utf8.decode(decodeBase64(match[1]!));
   } catch {
     return undefined;
   }

@@ -1,4 +1,4 @@
-import { isLoopbackHost } from '../../config/primitives.js';
+import { isLoopbackHost } from '../../net/loopback.js';
 
 const MAX_CLIENT_ID_URL_LENGTH = 2000;
 const DOT_SEGMENT = /^(?:\.|%2e){1,2}$/i;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { isLoopbackHost } from '../../config/primitives.js';
 import { clientNameSchema } from '../../config/client-name.js';
 import { redirectUriProblem } from '../../config/redirect-uri.js';
+import { isLoopbackHost } from '../../net/loopback.js';
 
 /** The JWS algorithms a client may sign its assertions with: asymmetric only. */
 export const CLIENT_ASSERTION_ALGORITHMS = ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA', 'Ed25519'] as const;
