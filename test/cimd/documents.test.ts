@@ -188,11 +188,10 @@ describe('refusing bad documents, never cached (C4, C5, C7, C8)', () => {
   });
 
   it('gives up on a slow server after the timeout', async () => {
+    // The server never answers: the refusal can only come from the timeout.
     const client = freshClient(() => () => undefined);
-    const started = Date.now();
     const error = await refusal(resolver({ fetchTimeoutMs: 300 }).documents.resolve(client.clientId, ADDRESS));
     expect(error.detail).toMatch(/^timeout/);
-    expect(Date.now() - started).toBeLessThan(3_000);
   });
 
   it('refuses a malformed client_id URL without fetching anything', async () => {
