@@ -102,14 +102,18 @@ export class RuntimeProxy {
   /** Log lines once `count` of them match (or once the process has ended): lines are written at the end of an event-loop turn, so one may trail the response it belongs to. */
   logLinesWhen(matches: (line: Record<string, unknown>) => boolean, count = 1): Promise<Array<Record<string, unknown>>> {
     return new Promise((resolve) => {
+      let closed = false;
       const check = () => {
         const found = this.logLines.filter(matches);
-        if (found.length < count && this.child.exitCode === null && this.child.signalCode === null) return;
+        if (found.length < count && !closed) return;
         this.child.stdout!.off('data', check);
         resolve(found);
       };
       this.child.stdout!.on('data', check);
-      void this.exited.then(check);
+      void this.exited.then(() => {
+        closed = true;
+        check();
+      });
       check();
     });
   }
