@@ -111,9 +111,20 @@ describe('resolving a valid document (C3, C5, C8)', () => {
   });
 
   it('shares one fetch between concurrent resolves of the same URL', async () => {
-    const client = freshClient((id) => (req, res, origin) => setTimeout(() => json(documentFor(id))(req, res, origin), 100));
+    // The server holds its answer until every resolve has started.
+    let arrived!: () => void;
+    const firstArrival = new Promise<void>((resolve) => (arrived = resolve));
+    let answer!: () => void;
+    const answered = new Promise<void>((resolve) => (answer = resolve));
+    const client = freshClient((id) => (req, res, origin) => {
+      arrived();
+      void answered.then(() => json(documentFor(id))(req, res, origin));
+    });
     const { documents } = resolver();
-    const results = await Promise.all(Array.from({ length: 5 }, () => documents.resolve(client.clientId, ADDRESS)));
+    const resolving = Promise.all(Array.from({ length: 5 }, () => documents.resolve(client.clientId, ADDRESS)));
+    await firstArrival;
+    answer();
+    const results = await resolving;
     expect(results.every((document) => document.client_id === client.clientId)).toBe(true);
     expect(client.hits()).toBe(1);
   });
@@ -188,11 +199,10 @@ describe('refusing bad documents, never cached (C4, C5, C7, C8)', () => {
   });
 
   it('gives up on a slow server after the timeout', async () => {
+    // The server never answers: the refusal can only come from the timeout.
     const client = freshClient(() => () => undefined);
-    const started = Date.now();
     const error = await refusal(resolver({ fetchTimeoutMs: 300 }).documents.resolve(client.clientId, ADDRESS));
     expect(error.detail).toMatch(/^timeout/);
-    expect(Date.now() - started).toBeLessThan(3_000);
   });
 
   it('refuses a malformed client_id URL without fetching anything', async () => {

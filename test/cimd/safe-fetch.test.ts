@@ -138,9 +138,7 @@ describe('safeFetch against a real server (development setting)', () => {
   });
 
   it('times out when the server never answers', async () => {
-    const started = Date.now();
     expect((await failure(`${server.origin}/hang`, { ...dev, timeoutMs: 300 })).code).toBe('timeout');
-    expect(Date.now() - started).toBeLessThan(3_000);
   });
 
   it('times out when the body never finishes', async () => {

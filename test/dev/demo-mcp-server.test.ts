@@ -123,40 +123,49 @@ describe('demo MCP server', () => {
 
   it('streams a call as SSE, each progress event before the next step runs', async () => {
     const sessionId = await rawInitialize(demo.url);
-    const response = await fetch(demo.url, {
-      method: 'POST',
-      headers: { ...MCP_HEADERS, 'mcp-session-id': sessionId },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 7,
-        method: 'tools/call',
-        params: { name: 'countdown', arguments: { from: 3, delayMs: 150 }, _meta: { progressToken: 'p1' } },
-      }),
-    });
+    const countdown = (id: number, args: { from: number; delayMs: number }, signal?: AbortSignal) =>
+      fetch(demo.url, {
+        method: 'POST',
+        headers: { ...MCP_HEADERS, 'mcp-session-id': sessionId },
+        body: JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'countdown', arguments: args, _meta: { progressToken: `p${id}` } } }),
+        ...(signal ? { signal } : {}),
+      });
+    /** The JSON-RPC messages of the event stream, until it ends or `enough` of them arrived. */
+    const messagesOf = async (response: Response, enough = Number.POSITIVE_INFINITY) => {
+      const messages: Array<{ method?: string; id?: number; params?: { progress?: number } }> = [];
+      const decoder = new TextDecoder();
+      let buffer = '';
+      const reader = response.body!.getReader();
+      while (messages.length < enough) {
+        const read = await reader.read();
+        if (read.done) break;
+        buffer += decoder.decode(read.value, { stream: true });
+        for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+          const data = buffer.slice(0, end).split('\n').find((line) => line.startsWith('data:'));
+          if (data) messages.push(JSON.parse(data.slice(5).trim()) as (typeof messages)[number]);
+          buffer = buffer.slice(end + 2);
+        }
+      }
+      return messages;
+    };
+
+    const response = await countdown(7, { from: 3, delayMs: 150 });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
-
-    const arrivals: Array<{ at: number; data: string }> = [];
-    const decoder = new TextDecoder();
-    let buffer = '';
-    const reader = response.body!.getReader();
-    for (let read = await reader.read(); !read.done; read = await reader.read()) {
-      buffer += decoder.decode(read.value, { stream: true });
-      for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-        const data = buffer.slice(0, end).split('\n').find((line) => line.startsWith('data:'));
-        if (data) arrivals.push({ at: performance.now(), data: data.slice(5).trim() });
-        buffer = buffer.slice(end + 2);
-      }
-    }
-    const messages = arrivals.map((a) => JSON.parse(a.data) as { method?: string; id?: number });
-    expect(messages.map((m) => m.method ?? `result:${m.id}`)).toEqual([
+    expect((await messagesOf(response)).map((m) => m.method ?? `result:${m.id}`)).toEqual([
       'notifications/progress',
       'notifications/progress',
       'notifications/progress',
       'result:7',
     ]);
-    // Buffered delivery would land all four events together; streamed ones are ~150 ms apart.
-    expect(arrivals[3]!.at - arrivals[0]!.at).toBeGreaterThan(300);
+
+    // A countdown far longer than this test's timeout (10 steps of 5 s): buffered delivery would hold
+    // its first event until the end, so that event arriving at all shows events are streamed.
+    const cancel = new AbortController();
+    const long = await countdown(8, { from: 10, delayMs: 5_000 }, cancel.signal);
+    const [first] = await messagesOf(long, 1);
+    cancel.abort();
+    expect(first).toMatchObject({ method: 'notifications/progress', params: { progress: 1 } });
   });
 
   it('opens the standalone SSE stream on GET and ends a session on DELETE', async () => {

@@ -118,13 +118,12 @@ describe('a failing token endpoint', () => {
   });
 
   it('a hang past the timeout is unavailable, promptly', async () => {
-    const started = Date.now();
+    // The endpoint never answers: the error can only come from the configured timeout.
     const error = await unavailable(async () => {
       await delay('infinite');
       return HttpResponse.json({ access_token: TOKEN });
     }, { timeoutMs: 200 });
     expect(error.detail).toContain('did not answer within 200 ms');
-    expect(Date.now() - started).toBeLessThan(3000);
   });
 
   it('a body that stalls after the headers is cut off by the same timeout', async () => {
@@ -283,13 +282,22 @@ describe('the token request and response', () => {
 
   it('shares one failure among concurrent callers, then tries again', async () => {
     let calls = 0;
+    // The endpoint holds its answer until every caller has asked.
+    let arrived!: () => void;
+    const firstArrival = new Promise<void>((resolve) => (arrived = resolve));
+    let answer!: () => void;
+    const answered = new Promise<void>((resolve) => (answer = resolve));
     tokenEndpoint = async () => {
       calls++;
-      await delay(20);
+      arrived();
+      await answered;
       return new HttpResponse(null, { status: 502 });
     };
     const { tokens: source } = tokens();
-    const outcomes = await Promise.allSettled(Array.from({ length: 10 }, () => source.getToken(request())));
+    const settling = Promise.allSettled(Array.from({ length: 10 }, () => source.getToken(request())));
+    await firstArrival;
+    answer();
+    const outcomes = await settling;
     expect(outcomes.every((outcome) => outcome.status === 'rejected')).toBe(true);
     expect(calls).toBe(1);
     await failure(source.getToken(request()));

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initializeRequest, mcpPost, redeemCode, register, signIn } from '../support/oauth-flow.js';
 import { Stack } from '../support/stack.js';
+import { readUntil } from '../proxy/harness.js';
 
 /**
  * A raw node:http MCP server behind the full proxy (real sign-in, real tokens, route
@@ -18,6 +19,8 @@ describe('downstream MCP server faults through the proxy', () => {
   let behaviour: Behaviour = 'ok';
   /** Resolves when the downstream sees the socket of its latest request close. */
   let latestClosed: Promise<void> = Promise.resolve();
+  /** Cuts the connection of the latest request. */
+  let cutLatest: () => void = () => {};
   let raw: Server;
   let stack: Stack;
   let token: string;
@@ -25,6 +28,7 @@ describe('downstream MCP server faults through the proxy', () => {
   beforeAll(async () => {
     raw = createServer((req: IncomingMessage, res: ServerResponse) => {
       latestClosed = new Promise((resolve) => req.socket.once('close', () => resolve()));
+      cutLatest = () => req.socket.destroy();
       req.resume();
       switch (behaviour) {
         case 'ok':
@@ -34,7 +38,8 @@ describe('downstream MCP server faults through the proxy', () => {
           return; // accepts, reads, never answers
         case 'reset-mid-stream':
           res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-          res.write(`event: message\ndata: ${OK_BODY}\n\n`, () => setTimeout(() => req.socket.destroy(), 50));
+          // Cut by the test once its client has read this event.
+          res.write(`event: message\ndata: ${OK_BODY}\n\n`);
           return;
         case 'stream-forever':
           res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
@@ -65,12 +70,13 @@ describe('downstream MCP server faults through the proxy', () => {
   it('never answers: the route timeout (1 s) bounds the wait with a 504 JSON-RPC error, and the downstream socket is let go', async () => {
     behaviour = 'hang';
     const started = performance.now();
+    // The downstream never answers: a 504 can only come from the route's timeout.
     const response = await mcpPost(stack.mcpUrl, token);
     const elapsed = performance.now() - started;
     expect(response.status).toBe(504);
     expect(await response.json()).toEqual({ jsonrpc: '2.0', id: null, error: { code: -32001, message: 'Downstream MCP server unavailable' } });
+    // Not before the configured second (a busy machine only makes this longer).
     expect(elapsed).toBeGreaterThanOrEqual(900);
-    expect(elapsed).toBeLessThan(4_000);
     await latestClosed;
     await expectRecovered();
   });
@@ -84,6 +90,8 @@ describe('downstream MCP server faults through the proxy', () => {
     const decoder = new TextDecoder();
     let seen = '';
     const drained = (async () => {
+      seen = await readUntil(reader, '"serverInfo"');
+      cutLatest();
       for (;;) {
         const { done, value } = await reader.read();
         if (done) return 'ended';

@@ -13,7 +13,7 @@ export interface FakeIdentity {
 }
 
 /** How the token endpoint misbehaves; `none` answers a valid token response. */
-export type TokenFault = 'none' | 'down' | 'http-500' | 'malformed-json' | 'html' | 'wrong-nonce' | 'wrong-issuer' | 'expired-id-token' | 'slow';
+export type TokenFault = 'none' | 'down' | 'http-500' | 'malformed-json' | 'html' | 'wrong-nonce' | 'wrong-issuer' | 'expired-id-token' | 'hang';
 
 export interface FakeOidcProvider {
   readonly issuer: string;
@@ -65,7 +65,7 @@ export async function fakeOidcProvider(issuer: string, clientId: string): Promis
         if (fault === 'http-500') return HttpResponse.text('internal error at the IdP', { status: 500 });
         if (fault === 'malformed-json') return new HttpResponse('{"access_token": "abc", ', { headers: { 'content-type': 'application/json' } });
         if (fault === 'html') return new HttpResponse('<html>maintenance</html>', { headers: { 'content-type': 'text/html' } });
-        if (fault === 'slow') await delay(8_000);
+        if (fault === 'hang') await delay('infinite');
         const form = new URLSearchParams(await request.text());
         const { nonce, identity } = JSON.parse(Buffer.from(form.get('code') ?? '', 'base64url').toString()) as { nonce: string; identity: FakeIdentity };
         const now = Math.floor(Date.now() / 1000);

@@ -69,13 +69,11 @@ describe('upstream identity provider faults, then recovery without restart', () 
     ['returns an ID token for another login (wrong nonce)', 'wrong-nonce'],
     ['returns an ID token from another issuer', 'wrong-issuer'],
     ['returns an expired ID token', 'expired-id-token'],
-    ['is slower than the configured timeout (1 s)', 'slow'],
+    ['never answers (the configured timeout is 1 s)', 'hang'],
   ])('token endpoint %s: server_error to the client, no code, then the next login works', async (_name, fault) => {
     idp.tokenFault = fault;
-    const started = performance.now();
+    // A provider that never answers ends here only through the proxy's upstream timeout.
     const callback = await signIn(stack.publicUrl, client);
-    // Bounded by the 1 s upstream timeout, far below the 8 s the slow provider takes.
-    expect(performance.now() - started).toBeLessThan(5_000);
     expect(callback.searchParams.get('error')).toBe('server_error');
     expect(callback.searchParams.get('error_description')).toBe('Sign-in at the identity provider failed.');
     expect(callback.searchParams.get('code')).toBeNull();

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../support/eventually.js';
 import { connectWithOAuth, TestOAuthProvider, textOf } from '../support/mcp-client.js';
 import { mcpPost, redeemCode, register, signIn, tokenRequest } from '../support/oauth-flow.js';
 import { freePort } from '../support/ports.js';
@@ -19,14 +20,6 @@ async function scrape(url: string): Promise<Map<string, number>> {
   const response = await fetch(url);
   expect(response.status).toBe(200);
   return parseScrape(await response.text());
-}
-
-async function eventually(check: () => Promise<boolean>, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }
 
 describe('Prometheus metrics on the main listener', () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manualClock } from '../support/deps.js';
-import { connectWithOAuth, countdownWithProgress, TestOAuthProvider, textOf } from '../support/mcp-client.js';
+import { connectWithOAuth, countdownWithProgress, firstProgressOfALongCountdown, TestOAuthProvider, textOf } from '../support/mcp-client.js';
 import { Stack } from '../support/stack.js';
 
 /**
@@ -62,12 +62,12 @@ describe('MCP SDK client through the proxy', () => {
   it('streams progress notifications of an SSE tool call as they happen', async () => {
     const provider = new TestOAuthProvider({ login: 'bob' });
     const { client } = await connectWithOAuth(stack.mcpUrl, provider);
-    const { text, progress, finished } = await countdownWithProgress(client);
+    const { text, progress } = await countdownWithProgress(client);
     expect(text).toBe('liftoff');
-    expect(progress.map((event) => event.progress)).toEqual([1, 2, 3]);
+    expect(progress).toEqual([1, 2, 3]);
     remember(provider);
-    // The first event arrived well before the stream ended: nothing buffered it.
-    expect(finished - progress[0]!.at).toBeGreaterThan(200);
+    // The first event of a call that runs past this test's timeout arrived while it ran: nothing buffered it.
+    expect(await firstProgressOfALongCountdown(client)).toEqual({ progress: 1, callSettled: false });
     await client.close();
   });
 

@@ -93,7 +93,7 @@ describe('upstream identity provider faults', () => {
     ['an ID token that does not verify', () => HttpResponse.json({ access_token: 'at', token_type: 'Bearer', id_token: 'not.a.jwt' })],
     ['no ID token', () => HttpResponse.json({ access_token: 'at', token_type: 'Bearer' })],
     ['a hang past the timeout', async () => {
-      await delay(3000);
+      await delay('infinite');
       return HttpResponse.json({ access_token: 'late', token_type: 'Bearer' });
     }],
   ])('returns server_error to the client when the token endpoint gives %s', async (_name, handler) => {

@@ -99,14 +99,23 @@ export class RuntimeProxy {
       .map((line) => JSON.parse(line) as Record<string, unknown>);
   }
 
-  /** Log lines once `count` of them match: lines are written at the end of an event-loop turn, so one may trail the response it belongs to. */
-  async logLinesWhen(matches: (line: Record<string, unknown>) => boolean, count = 1, timeoutMs = 5_000): Promise<Array<Record<string, unknown>>> {
-    const deadline = performance.now() + timeoutMs;
-    for (;;) {
-      const found = this.logLines.filter(matches);
-      if (found.length >= count || performance.now() > deadline) return found;
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+  /** Log lines once `count` of them match (or once the process has ended): lines are written at the end of an event-loop turn, so one may trail the response it belongs to. */
+  logLinesWhen(matches: (line: Record<string, unknown>) => boolean, count = 1): Promise<Array<Record<string, unknown>>> {
+    return new Promise((resolve) => {
+      let closed = false;
+      const check = () => {
+        const found = this.logLines.filter(matches);
+        if (found.length < count && !closed) return;
+        this.child.stdout!.off('data', check);
+        resolve(found);
+      };
+      this.child.stdout!.on('data', check);
+      void this.exited.then(() => {
+        closed = true;
+        check();
+      });
+      check();
+    });
   }
 
   /** Starts the proxy with exactly these settings (plus PATH and HOME) and waits until it says it listens. */
@@ -145,14 +154,17 @@ export class RuntimeProxy {
 
   startupMs = 0;
 
-  /** Sends a signal and waits for the process to end (killing it after `timeoutMs`). */
-  async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 10_000): Promise<Exit> {
+  /** Sends a signal and waits for the process to end, however long that takes: the test's own timeout bounds it. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<Exit> {
     const sent = performance.now();
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
-    const killer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
+    this.kill(signal);
     const exit = await this.exited;
-    clearTimeout(killer);
     return { ...exit, afterMs: performance.now() - sent };
+  }
+
+  /** Signals the process unless it has ended already. */
+  kill(signal: NodeJS.Signals = 'SIGKILL'): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
   }
 }
 

@@ -106,14 +106,31 @@ export function textOf(result: unknown): string {
   return content.map((part) => part.text ?? '').join('');
 }
 
-/**
- * Calls the demo server's `countdown` tool (progress over SSE), noting when each progress
- * event arrived and when the call ended, so a test can tell streamed events from buffered ones.
- */
-export async function countdownWithProgress(client: Client): Promise<{ text: string; progress: Array<{ progress: number; at: number }>; finished: number }> {
-  const progress: Array<{ progress: number; at: number }> = [];
+/** Calls the demo server's `countdown` tool (progress over SSE): its result and the progress events in order. */
+export async function countdownWithProgress(client: Client): Promise<{ text: string; progress: number[] }> {
+  const progress: number[] = [];
   const result = await client.callTool({ name: 'countdown', arguments: { from: 3, delayMs: 150 } }, undefined, {
-    onprogress: (event) => progress.push({ progress: event.progress, at: performance.now() }),
+    onprogress: (event) => progress.push(event.progress),
   });
-  return { text: textOf(result), progress, finished: performance.now() };
+  return { text: textOf(result), progress };
+}
+
+/**
+ * Starts a countdown far longer than any test's timeout (10 steps of 5 s), waits for its first
+ * progress event, then cancels the call. Delivery that buffered the stream would hold that event
+ * until the end, so its arrival (with the call still running) shows events are streamed as they happen.
+ */
+export async function firstProgressOfALongCountdown(client: Client): Promise<{ progress: number; callSettled: boolean }> {
+  const cancel = new AbortController();
+  let reportFirst!: (progress: number) => void;
+  const first = new Promise<number>((resolve) => (reportFirst = resolve));
+  let callSettled = false;
+  const call = client
+    .callTool({ name: 'countdown', arguments: { from: 10, delayMs: 5_000 } }, undefined, { onprogress: (event) => reportFirst(event.progress), signal: cancel.signal })
+    .finally(() => (callSettled = true));
+  const progress = await first;
+  const settledAtFirst = callSettled;
+  cancel.abort();
+  await call.catch(() => undefined);
+  return { progress, callSettled: settledAtFirst };
 }

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { connect, createServer, type AddressInfo, type Server } from 'node:net';
 import { freePort } from './ports.js';
 
 /**
@@ -44,15 +45,6 @@ export class RedisServer {
     });
   }
 
-  /** Freezes the server: connections stay open but nothing is answered, as with a hung host. */
-  freeze(): void {
-    this.process?.kill('SIGSTOP');
-  }
-
-  thaw(): void {
-    this.process?.kill('SIGCONT');
-  }
-
   /** Kills the server the hard way, as a crash or a lost node would. */
   async stop(): Promise<void> {
     const child = this.process;
@@ -61,5 +53,66 @@ export class RedisServer {
     child.kill('SIGKILL');
     await exited;
     this.process = undefined;
+  }
+}
+
+/**
+ * A TCP relay in front of a Redis server that notes the name of every command its clients send,
+ * and can hold them (as a hung host would: connections stay open, nothing is answered) until let go.
+ */
+export class RedisRelay {
+  /** Command names in the order clients sent them, held ones included. */
+  readonly commands: string[] = [];
+  private holding = false;
+  private readonly held: Array<() => void> = [];
+
+  private constructor(
+    private readonly server: Server,
+    readonly port: number,
+  ) {}
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  static async start(target: RedisServer): Promise<RedisRelay> {
+    let relay!: RedisRelay;
+    const server = createServer((client) => {
+      const upstream = connect(target.port, '127.0.0.1');
+      const cut = () => {
+        client.destroy();
+        upstream.destroy();
+      };
+      client.on('error', cut).on('close', cut);
+      upstream.on('error', cut).on('close', cut);
+      upstream.on('data', (chunk: Buffer) => client.write(chunk));
+      client.on('data', (chunk: Buffer) => {
+        // RESP: each command is an array whose first bulk string is its name.
+        for (const match of chunk.toString('latin1').matchAll(/\*\d+\r\n\$\d+\r\n([A-Za-z]+)\r\n/g)) relay.commands.push(match[1]!.toUpperCase());
+        const send = () => void upstream.write(chunk);
+        if (relay.holding) relay.held.push(send);
+        else send();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    relay = new RedisRelay(server, (server.address() as AddressInfo).port);
+    return relay;
+  }
+
+  /** Holds every command from now on, unanswered. */
+  freeze(): void {
+    this.holding = true;
+  }
+
+  /** Sends the held commands on, in order, and relays again. */
+  thaw(): void {
+    this.holding = false;
+    for (const send of this.held.splice(0)) send();
+  }
+
+  async close(): Promise<void> {
+    this.thaw();
+    this.server.close();
+    // Open client connections end with the proxies that hold them.
   }
 }

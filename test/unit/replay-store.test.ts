@@ -223,15 +223,22 @@ function sharedStore(options: { connected?: boolean } = {}) {
   const lines: Array<Record<string, unknown>> = [];
   const logger = createLogger({ level: 'debug', write: (line) => lines.push(JSON.parse(line) as Record<string, unknown>), clock });
   const states: SharedStoreState[] = [];
-  const store = new SharedReplayStore(backend, local, { logger, clock, onStateChange: (state) => states.push(state) });
+  let changed = () => {};
+  const store = new SharedReplayStore(backend, local, {
+    logger,
+    clock,
+    onStateChange: (state) => {
+      states.push(state);
+      changed();
+    },
+  });
+  /** Resolves once the store is in `state`: a recovery started by an event (fire and forget) reports its end there. */
+  const settled = async (state: SharedStoreState = 'shared') => {
+    while (store.state !== state) await new Promise<void>((resolve) => (changed = resolve));
+  };
   const warnings = () => lines.filter((line) => line['level'] === 'warn');
   const infos = () => lines.filter((line) => line['level'] === 'info');
-  return { clock, backend, local, store, lines, warnings, infos, states };
-}
-
-/** Lets the recovery started by an event (fire and forget) finish. */
-async function settle(store: SharedReplayStore, state: SharedStoreState = 'shared'): Promise<void> {
-  await vi.waitFor(() => expect(store.state).toBe(state));
+  return { clock, backend, local, store, lines, warnings, infos, states, settled };
 }
 
 describe('SharedReplayStore', () => {
@@ -308,7 +315,7 @@ describe('SharedReplayStore', () => {
   });
 
   it('recovers on the ready event: one info line, the pending writes replayed, expired ones skipped', async () => {
-    const { backend, clock, store, infos, warnings, states } = track(sharedStore());
+    const { backend, clock, store, infos, warnings, states, settled } = track(sharedStore());
     backend.goDown();
     await store.markOnce('code:short', 5);
     await store.markOnce('code:long', 600);
@@ -318,7 +325,7 @@ describe('SharedReplayStore', () => {
     expect(backend.calls).toEqual([]);
 
     backend.comeBack();
-    await settle(store);
+    await settled();
     expect(states).toEqual(['shared', 'degraded', 'shared']);
     expect(warnings()).toHaveLength(1);
     expect(infos()).toHaveLength(1);
@@ -363,18 +370,18 @@ describe('SharedReplayStore', () => {
   });
 
   it('replays a write made while the replay is under way before going back to shared', async () => {
-    const { backend, store } = track(sharedStore());
+    const { backend, store, settled } = track(sharedStore());
     backend.goDown();
     for (let i = 0; i < 3; i++) await store.markOnce(`code:${i}`, 600);
     backend.latencyMs = 5;
     backend.comeBack();
     await store.raise('nbf-user:alice', 1000, 600);
-    await settle(store);
+    await settled();
     expect(await backend.store.read(['nbf-user:alice'])).toEqual([1000]);
   });
 
   it('recovers once when the ready event and /readyz race, and replays writes made meanwhile', async () => {
-    const { backend, store, infos, states } = track(sharedStore());
+    const { backend, store, infos, states, settled } = track(sharedStore());
     backend.goDown();
     for (let i = 0; i < 5; i++) await store.markOnce(`code:${i}`, 600);
     backend.latencyMs = 5;
@@ -382,7 +389,7 @@ describe('SharedReplayStore', () => {
     // While the replay is under way, a request writes and /readyz asks.
     await store.raise('nbf-user:alice', 1000, 600);
     expect(await store.reachable()).toBe(true);
-    await settle(store);
+    await settled();
     expect(infos()).toHaveLength(1);
     expect(states).toEqual(['shared', 'degraded', 'shared']);
     for (let i = 0; i < 5; i++) expect(await backend.store.has(`code:${i}`)).toBe(true);
@@ -391,27 +398,33 @@ describe('SharedReplayStore', () => {
   });
 
   it('keeps what is left to replay when the backend fails again during the replay', async () => {
-    const { backend, store, infos } = track(sharedStore());
+    const { backend, store, infos, settled } = track(sharedStore());
     backend.goDown();
     await store.markOnce('code:a', 600);
     await store.markOnce('code:b', 600);
     let calls = 0;
+    let secondFailed!: () => void;
+    const failedAgain = new Promise<void>((resolve) => (secondFailed = resolve));
     const markOnce = backend.markOnce.bind(backend);
     backend.markOnce = async (key, ttl) => {
       calls += 1;
       if (calls === 2) {
         backend.failing = true;
         backend.connected = false;
+        return markOnce(key, ttl).finally(secondFailed);
       }
       return markOnce(key, ttl);
     };
     backend.comeBack();
-    await vi.waitFor(() => expect(calls).toBe(2));
+    await failedAgain;
+    // The interrupted replay's own continuations run before the next turn of the event loop.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(calls).toBe(2);
     expect(store.state).toBe('degraded');
     expect(infos()).toHaveLength(0);
 
     backend.comeBack();
-    await settle(store);
+    await settled();
     expect(await backend.store.has('code:a')).toBe(true);
     expect(await backend.store.has('code:b')).toBe(true);
     expect(infos()).toHaveLength(1);
@@ -434,7 +447,7 @@ describe('SharedReplayStore', () => {
   });
 
   it('starts degraded, and says so once, when the backend is not there at start', async () => {
-    const { backend, store, warnings, states } = track(sharedStore({ connected: false }));
+    const { backend, store, warnings, states, settled } = track(sharedStore({ connected: false }));
     expect(store.state).toBe('degraded');
     expect(states).toEqual(['degraded']);
     expect(warnings()).toHaveLength(1);
@@ -443,7 +456,7 @@ describe('SharedReplayStore', () => {
     expect(await store.markOnce('code:a', 60)).toBe(true);
     expect(backend.calls).toEqual([]);
     backend.comeBack();
-    await settle(store);
+    await settled();
     expect(states).toEqual(['degraded', 'shared']);
     expect(await backend.store.has('code:a')).toBe(true);
   });
