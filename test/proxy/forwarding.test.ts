@@ -19,7 +19,10 @@ import {
 } from './harness.js';
 import type { Downstream, Echo } from './harness.js';
 
-const HEADERS_TIMEOUT_MS = 400;
+/** The one test about the headers timeout runs through proxies of its own with a short one, so it fires soon. */
+const SHORT_HEADERS_TIMEOUT_MS = 400;
+/** Every other test: a timeout no test reaches, however loaded the machine, so a slow answer is never a 504. */
+const HEADERS_TIMEOUT_MS = 60_000;
 
 type Kind = 'undici (served)' | 'fetch (served)' | 'fetch fallback (app.request)';
 const KINDS: Kind[] = ['undici (served)', 'fetch (served)', 'fetch fallback (app.request)'];
@@ -29,13 +32,12 @@ const logger = recordingLogger();
 let fallbackCalls = 0;
 const clients = new Map<Kind, (path: string, init?: RequestInit) => Promise<Response>>();
 const origins = new Map<Kind, string>();
+const shortTimeoutClients = new Map<Kind, (path: string, init?: RequestInit) => Promise<Response>>();
 const cleanups: Array<() => Promise<void>> = [];
 
-beforeAll(async () => {
-  downstream = await startDownstream();
-  const refused = await refusingOrigin();
-
-  const fetchFallback = new FetchForwarder({ headersTimeoutMs: HEADERS_TIMEOUT_MS, logger });
+/** The three ways a request reaches a forwarder, each with forwarders of this headers timeout. */
+async function proxiesWith(headersTimeoutMs: number, refused: string) {
+  const fetchFallback = new FetchForwarder({ headersTimeoutMs, logger });
   const countingFallback: Forwarder = {
     forward: (c, request) => {
       fallbackCalls++;
@@ -43,8 +45,8 @@ beforeAll(async () => {
     },
     close: () => fetchFallback.close(),
   };
-  const undici = new UndiciForwarder({ headersTimeoutMs: HEADERS_TIMEOUT_MS, logger, fallback: countingFallback, closeGraceMs: 100 });
-  const web = new FetchForwarder({ headersTimeoutMs: HEADERS_TIMEOUT_MS, logger });
+  const undici = new UndiciForwarder({ headersTimeoutMs, logger, fallback: countingFallback, closeGraceMs: 100 });
+  const web = new FetchForwarder({ headersTimeoutMs, logger });
   cleanups.push(() => undici.close(), () => web.close());
 
   const undiciApp: Hono = proxyApp(undici, downstream.origin, refused);
@@ -52,11 +54,25 @@ beforeAll(async () => {
   const servedWeb = await serveApp(proxyApp(web, downstream.origin, refused));
   cleanups.push(served.close, servedWeb.close);
 
-  origins.set('undici (served)', served.origin);
-  origins.set('fetch (served)', servedWeb.origin);
-  clients.set('undici (served)', (path, init) => fetch(`${served.origin}${path}`, init));
-  clients.set('fetch (served)', (path, init) => fetch(`${servedWeb.origin}${path}`, init));
-  clients.set('fetch fallback (app.request)', async (path, init) => undiciApp.request(path, init));
+  const clientsOf = new Map<Kind, (path: string, init?: RequestInit) => Promise<Response>>([
+    ['undici (served)', (path, init) => fetch(`${served.origin}${path}`, init)],
+    ['fetch (served)', (path, init) => fetch(`${servedWeb.origin}${path}`, init)],
+    ['fetch fallback (app.request)', async (path, init) => undiciApp.request(path, init)],
+  ]);
+  const originsOf = new Map<Kind, string>([
+    ['undici (served)', served.origin],
+    ['fetch (served)', servedWeb.origin],
+  ]);
+  return { clients: clientsOf, origins: originsOf };
+}
+
+beforeAll(async () => {
+  downstream = await startDownstream();
+  const refused = await refusingOrigin();
+  const proxies = await proxiesWith(HEADERS_TIMEOUT_MS, refused);
+  for (const [kind, client] of proxies.clients) clients.set(kind, client);
+  for (const [kind, origin] of proxies.origins) origins.set(kind, origin);
+  for (const [kind, client] of (await proxiesWith(SHORT_HEADERS_TIMEOUT_MS, refused)).clients) shortTimeoutClients.set(kind, client);
 });
 
 afterAll(async () => {
@@ -203,7 +219,7 @@ describe.each(KINDS)('forwarding through %s', (kind) => {
   it('answers 504 when the downstream sends no headers within headersTimeoutMs, and lets go of it', async () => {
     const id = randomUUID();
     const gate = downstream.gate(id);
-    const response = await send(`/d/hang?id=${id}`);
+    const response = await shortTimeoutClients.get(kind)!(`/d/hang?id=${id}`);
     expect(response.status).toBe(504);
     const body = (await response.json()) as { error: { code: number; message: string } };
     expect(body.error).toEqual({ code: -32001, message: 'Downstream MCP server unavailable' });
