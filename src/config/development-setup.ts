@@ -1,6 +1,6 @@
 import { isLoopbackHost } from '../net/loopback.js';
 import { applyEnvAliases, configInputFromEnv, ENV_BINDINGS, OBOT_ALIASES, type Env } from './env.js';
-import { tryUrl } from './primitives.js';
+import { tryUrl } from '../domain/url.js';
 import { DEFAULT_PORT } from './schema.js';
 
 /**

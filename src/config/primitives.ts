@@ -1,18 +1,10 @@
 import { z } from 'zod';
 import { decodeBase64 } from '../crypto/encoding.js';
 import { parseDurationSeconds } from '../domain/duration.js';
+import { tryUrl } from '../domain/url.js';
 import { HTTPS_OR_LOOPBACK, isHttpsOrLoopback } from '../net/loopback.js';
 
 /** Building blocks of the configuration schema: values as they arrive from environment variables or a file. */
-
-/** Refinements run even after the URL check failed, so they must not assume a parseable URL. */
-export function tryUrl(value: string): URL | undefined {
-  try {
-    return new URL(value);
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * The serialization of an http(s) origin (RFC 6454 section 6.2): lower-case scheme and host, no

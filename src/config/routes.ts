@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { collisionWithEndpoint } from '../domain/paths.js';
-import { duration, httpUrl, listOf, scopeToken, secureUrl, serializeOrigin, tryUrl } from './primitives.js';
+import { tryUrl } from '../domain/url.js';
+import { duration, httpUrl, listOf, scopeToken, secureUrl, serializeOrigin } from './primitives.js';
 import { taggedUnion } from './tagged-union.js';
 
 /** What decides whether clients sign in: the mode, and for client credentials whose they are. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseDurationSeconds } from '../domain/duration.js';
-import { tryUrl } from '../config/primitives.js';
+import { tryUrl } from '../domain/url.js';
 import { HTTPS_OR_LOOPBACK, isHttpsOrLoopback } from '../net/loopback.js';
 import { ENTRA_MULTI_TENANT_ALIASES } from './presets.js';
 
