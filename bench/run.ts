@@ -458,8 +458,16 @@ async function instructionsOf(load: LoadGenerator, name: string, spec: ChildSpec
   for (const file of readdirSync(dirname(out))) if (file.startsWith(basename(out))) rmSync(join(dirname(out), file));
   const server = await Server.start(name, spec, ['valgrind', '--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${out}`]);
   const pid = String(server.proc.pid!);
+  let failed: unknown;
   try {
-    const control = (...args: string[]) => execFileSync('callgrind_control', [...args, pid], { stdio: 'ignore' });
+    // A failure here is kept and thrown once the batch is over, so the load generator is never left waiting.
+    const control = (...args: string[]) => {
+      try {
+        execFileSync('callgrind_control', [...args, pid], { stdio: 'pipe' });
+      } catch (error) {
+        failed ??= new Error(`callgrind_control ${args.join(' ')}: ${(error as { stderr?: Buffer }).stderr?.toString().trim() || String(error)}`);
+      }
+    };
     const result = await load.run<BatchResult>(
       'batch',
       { url: `${server.url}${path}`, headers, connections: BATCH_CONNECTIONS, warmup: CALLGRIND_WARMUP, requests: CALLGRIND_REQUESTS } satisfies BatchArgs,
@@ -478,6 +486,7 @@ async function instructionsOf(load: LoadGenerator, name: string, spec: ChildSpec
       },
     );
     if (result.errors > 0) throw new Error(`${name} under callgrind: ${result.errors} errors, first: ${result.firstError}`);
+    if (failed !== undefined) throw failed;
   } finally {
     await server.stop();
   }
@@ -501,18 +510,25 @@ async function instructions(load: LoadGenerator, label: string, variants: Array<
   const counts = new Map<string, number>();
   for (const variant of variants) {
     progress(`callgrind (${label}): ${variant.name}`);
-    counts.set(variant.name, await instructionsOf(load, variant.name, variant.spec, variant.path, variant.headers));
+    try {
+      counts.set(variant.name, await instructionsOf(load, variant.name, variant.spec, variant.path, variant.headers));
+    } catch (error) {
+      print(`${variant.name}: not measured (${String(error).split('\n')[0]}).`);
+      print();
+      counts.set(variant.name, NaN);
+    }
   }
   const bare = counts.get('bare proxy')!;
   const ratios: number[] = [];
   const rows = variants.map((variant) => {
     const count = counts.get(variant.name)!;
-    if (variant.capsule) ratios.push(count / bare);
-    return [variant.name, fixed(count / 1000, 0), fixed(count / bare), variant.capsule ? yes(count / bare <= INSTRUCTIONS_TARGET) : ''];
+    const ratio = count / bare;
+    if (variant.capsule && Number.isFinite(ratio)) ratios.push(ratio);
+    return [variant.name, fixed(count / 1000, 0), fixed(ratio), variant.capsule && Number.isFinite(ratio) ? yes(ratio <= INSTRUCTIONS_TARGET) : ''];
   });
   print(table(['variant', 'k instructions / req', '× bare', 'target met'], rows));
   print();
-  verdicts.push({ target: `instructions per request ≤ bare + ${Math.round((INSTRUCTIONS_TARGET - 1) * 100)} % (${label})`, measured: `${range(ratios, fixed)}×`, met: ratios.every((ratio) => ratio <= INSTRUCTIONS_TARGET) });
+  if (ratios.length > 0) verdicts.push({ target: `instructions per request ≤ bare + ${Math.round((INSTRUCTIONS_TARGET - 1) * 100)} % (${label})`, measured: `${range(ratios, fixed)}×`, met: ratios.every((ratio) => ratio <= INSTRUCTIONS_TARGET) });
 }
 
 async function sse(load: LoadGenerator, direct: Server, proxies: Array<{ name: string; server: Server; headers: Record<string, string>; path?: string }>): Promise<void> {
@@ -570,6 +586,9 @@ async function sse(load: LoadGenerator, direct: Server, proxies: Array<{ name: s
   }
   print(table(['variant', 'RSS / stream', 'heap+ext / stream', 'event p50 ms', 'event p99 ms', 'Δp50 vs direct ms', 'events', 'target met'], out));
   print();
+  for (const [name, row] of rows) {
+    if (name.startsWith('mcp-capsule')) verdicts.push({ target: '≤ 100 KB of proxy memory per open SSE stream', measured: kb(median(row.perStreamRss)), met: median(row.perStreamRss) <= 100 * 1024 });
+  }
 }
 
 async function capsuleOpen(): Promise<void> {
@@ -827,6 +846,7 @@ try {
     trivial: await started(Server.start('bare-trivial', { kind: 'bare', target: downstreams.trivial.url })),
   };
   const capsules = new Map<string, Server>();
+  let bunProblem: string | undefined;
   for (const downstream of DOWNSTREAMS) {
     for (const mode of MODES) {
       const name = `${mode}@${downstream.key}`;
@@ -836,7 +856,11 @@ try {
       const name = `bun@${downstream.key}`;
       const port = portOf.get(name)!;
       const env = { ...process.env, CAPSULE_CONFIG: configFile(name, port, downstreams[downstream.key].url, 'upstream-token') };
-      capsules.set(name, await started(Server.plain(name, BUN, ['--no-env-file', join(build, 'src/runtime/bun.js')], env, port, publicUrl(port))));
+      try {
+        capsules.set(name, await started(Server.plain(name, BUN, ['--no-env-file', join(build, 'src/runtime/bun.js')], env, port, publicUrl(port))));
+      } catch (error) {
+        bunProblem ??= String(error).split('\n')[0];
+      }
     }
   }
   const sseServer = await started(Server.start('sse', { kind: 'sse', intervalMs: 100 }));
@@ -856,7 +880,14 @@ try {
   print();
   print(`Node ${process.version}, ${CORES} cores; ${PIN ? 'servers pinned to core 0, load generator to core 1 (taskset)' : 'no pinning (taskset or a second core missing)'}.`);
   print(`mcp-capsule runs as shipped: the esbuild bundle (\`node dist/cli.js serve\`), default info access log and audit log on stdout (to /dev/null).`);
-  print(HAS_BUN ? `On Bun (${execFileSync(BUN, ['--version']).toString().trim()}): src/runtime/bun.ts as compiled by tsc, upstream-token mode.` : 'Bun: not measured (node_modules/.bin/bun is missing).');
+  const onBun = (downstream: Downstream) => capsules.get(`bun@${downstream}`);
+  print(
+    !HAS_BUN
+      ? 'Bun: not measured (node_modules/.bin/bun is missing).'
+      : bunProblem !== undefined
+        ? `Bun: not measured (it did not start: ${bunProblem}).`
+        : `On Bun (${execFileSync(BUN, ['--version']).toString().trim()}): src/runtime/bun.ts as compiled by tsc, upstream-token mode.`,
+  );
   print();
 
   const variantsOf = (downstream: Downstream): Variant[] => [
@@ -866,9 +897,9 @@ try {
       const proxy = capsules.get(`${mode}@${downstream}`)!;
       return { name: `mcp-capsule ${mode}`, url: `${proxy.url}/mcp`, headers: tokens.get(`${mode}@${downstream}`)!, capsule: true, proxy };
     }),
-    ...(HAS_BUN
+    ...(onBun(downstream)
       ? // Reported beside the others; the targets compare Node with Node.
-        [{ name: 'mcp-capsule upstream-token on Bun', url: `${capsules.get(`bun@${downstream}`)!.url}/mcp`, headers: tokens.get(`bun@${downstream}`)!, capsule: false, proxy: capsules.get(`bun@${downstream}`)! }]
+        [{ name: 'mcp-capsule upstream-token on Bun', url: `${onBun(downstream)!.url}/mcp`, headers: tokens.get(`bun@${downstream}`)!, capsule: false, proxy: onBun(downstream)! }]
       : []),
   ];
   for (const downstream of DOWNSTREAMS) {
