@@ -67,6 +67,8 @@ async function startTrivial(port: number | undefined): Promise<string> {
       else res.writeHead(200, { 'content-length': '0' }).end();
     });
   });
+  // A proxy under valgrind is slow to notice that an idle connection was closed, and would reuse it (a 502): keep them open.
+  server.keepAliveTimeout = 60_000;
   return `${await listen(server, port)}/mcp`;
 }
 
