@@ -2,6 +2,7 @@
  * The load generator, in its own process (pinned to the other core). Driven over IPC by
  * bench/run.ts: { id, op, args } in, { id, result } or { id, error } out.
  *   calls     N connections, one MCP session each (initialize once), then tools/call echo in a loop
+ *   batch     the same, for a fixed number of requests; waits for { id, op: 'go' } after its start and stop events
  *   sseOpen   open N GET event streams; resolves when every stream has had its first event
  *   sseMeasure  collect event latencies (monotonic clock stamped by the server) for a while
  *   sseClose  drop every stream
@@ -33,7 +34,24 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-async function calls(args: CallsArgs, id: number): Promise<CallsResult> {
+export interface BatchArgs {
+  url: string;
+  headers: Record<string, string>;
+  connections: number;
+  /** Requests before the counted ones (not counted), then exactly `requests` counted ones. */
+  warmup: number;
+  requests: number;
+}
+
+export interface BatchResult {
+  requests: number;
+  errors: number;
+  ms: number;
+  firstError?: string;
+}
+
+/** One MCP session per connection, as a real MCP client would have; `call` sends one tools/call and says whether it succeeded. */
+async function sessionsOf(args: { url: string; headers: Record<string, string>; connections: number }) {
   const url = new URL(args.url);
   const pool = new Pool(url.origin, { connections: args.connections, pipelining: 1, keepAliveTimeout: 60_000 });
   const base = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...args.headers };
@@ -42,8 +60,6 @@ async function calls(args: CallsArgs, id: number): Promise<CallsResult> {
     const text = await response.body.text();
     return { status: response.statusCode, headers: response.headers, text };
   };
-
-  // One session per connection, as a real MCP client would have.
   const sessions: string[] = [];
   for (let i = 0; i < args.connections; i++) {
     const init = await post({}, { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: PROTOCOL, capabilities: {}, clientInfo: { name: 'bench', version: '1' } } });
@@ -52,39 +68,45 @@ async function calls(args: CallsArgs, id: number): Promise<CallsResult> {
     await post({ 'mcp-session-id': session, 'mcp-protocol-version': PROTOCOL }, { jsonrpc: '2.0', method: 'notifications/initialized' });
     sessions.push(session);
   }
-
-  const latencies: number[] = [];
   let errors = 0;
   let firstError: string | undefined;
+  let id = 1;
+  const call = async (session: string): Promise<boolean> => {
+    try {
+      const response = await pool.request({
+        path: url.pathname,
+        method: 'POST',
+        headers: { ...base, 'mcp-session-id': session, 'mcp-protocol-version': PROTOCOL },
+        body: `{"jsonrpc":"2.0","id":${id++},"method":"tools/call","params":{"name":"echo","arguments":{"text":"hello bench"}}}`,
+      });
+      const text = await response.body.text();
+      if (response.statusCode === 200 && text.includes('hello bench')) return true;
+      firstError ??= `${response.statusCode} ${text.slice(0, 200)}`;
+    } catch (error) {
+      firstError ??= String(error);
+    }
+    errors++;
+    return false;
+  };
+  const close = async () => {
+    await Promise.all(sessions.map((session) => pool.request({ path: url.pathname, method: 'DELETE', headers: { ...args.headers, 'mcp-session-id': session, 'mcp-protocol-version': PROTOCOL } }).then((r) => r.body.dump(), () => {})));
+    await pool.close();
+  };
+  return { sessions, call, close, errors: () => errors, firstError: () => firstError };
+}
+
+async function calls(args: CallsArgs, id: number): Promise<CallsResult> {
+  const session = await sessionsOf(args);
+  const latencies: number[] = [];
   let measuring = false;
   let stop = false;
-  const worker = async (session: string) => {
-    const headers = { ...base, 'mcp-session-id': session, 'mcp-protocol-version': PROTOCOL };
-    let id = 1;
+  const worker = async (name: string) => {
     while (!stop) {
       const started = performance.now();
-      try {
-        const response = await pool.request({
-          path: url.pathname,
-          method: 'POST',
-          headers,
-          body: `{"jsonrpc":"2.0","id":${id++},"method":"tools/call","params":{"name":"echo","arguments":{"text":"hello bench"}}}`,
-        });
-        const text = await response.body.text();
-        if (response.statusCode !== 200 || !text.includes('hello bench')) {
-          errors++;
-          firstError ??= `${response.statusCode} ${text.slice(0, 200)}`;
-          continue;
-        }
-      } catch (error) {
-        errors++;
-        firstError ??= String(error);
-        continue;
-      }
-      if (measuring) latencies.push(performance.now() - started);
+      if ((await session.call(name)) && measuring) latencies.push(performance.now() - started);
     }
   };
-  const running = sessions.map(worker);
+  const running = session.sessions.map(worker);
   await new Promise((resolve) => setTimeout(resolve, args.warmupMs));
   // The orchestrator samples the servers' CPU time on these two events.
   process.send!({ id, event: 'start' });
@@ -97,10 +119,51 @@ async function calls(args: CallsArgs, id: number): Promise<CallsResult> {
   const count = latencies.length;
   stop = true;
   await Promise.all(running);
-  await Promise.all(sessions.map((session) => pool.request({ path: url.pathname, method: 'DELETE', headers: { ...args.headers, 'mcp-session-id': session, 'mcp-protocol-version': PROTOCOL } }).then((r) => r.body.dump(), () => {})));
-  await pool.close();
+  await session.close();
   const sorted = Float64Array.from(latencies).sort();
-  return { requests: count, errors, rps: count / (elapsed / 1000), p50: percentile(sorted, 50), p99: percentile(sorted, 99), ...(firstError ? { firstError } : {}) };
+  const firstError = session.firstError();
+  return { requests: count, errors: session.errors(), rps: count / (elapsed / 1000), p50: percentile(sorted, 50), p99: percentile(sorted, 99), ...(firstError ? { firstError } : {}) };
+}
+
+/** Messages from the orchestrator that let a batch go on (after it has read a counter or switched one on). */
+const go = new Set<number>();
+const goWaiters = new Map<number, () => void>();
+function waitForGo(id: number): Promise<void> {
+  if (go.delete(id)) return Promise.resolve();
+  return new Promise((resolve) => goWaiters.set(id, resolve));
+}
+
+/**
+ * A fixed number of tools/call requests over N connections: `warmup` uncounted ones, then the event
+ * 'start', then exactly `requests`, then 'stop'. After each event the batch waits for the orchestrator's
+ * go-ahead, so what it measures around the counted requests (CPU time, instruction counts) is in place.
+ */
+async function batch(args: BatchArgs, id: number): Promise<BatchResult> {
+  const session = await sessionsOf(args);
+  const run = async (total: number) => {
+    let left = total;
+    await Promise.all(
+      session.sessions.map(async (name) => {
+        while (left > 0) {
+          left--;
+          await session.call(name);
+        }
+      }),
+    );
+  };
+  await run(args.warmup);
+  process.send!({ id, event: 'start' });
+  await waitForGo(id);
+  const errorsBefore = session.errors();
+  const from = performance.now();
+  await run(args.requests);
+  const ms = performance.now() - from;
+  const errors = session.errors() - errorsBefore;
+  process.send!({ id, event: 'stop' });
+  await waitForGo(id);
+  await session.close();
+  const firstError = session.firstError();
+  return { requests: args.requests, errors, ms, ...(firstError ? { firstError } : {}) };
 }
 
 // --- event streams ---
@@ -166,8 +229,15 @@ async function sseClose(): Promise<{ closed: number }> {
   return { closed };
 }
 
-const ops: Record<string, (args: never, id: number) => Promise<unknown>> = { calls, sseOpen, sseMeasure, sseClose };
+const ops: Record<string, (args: never, id: number) => Promise<unknown>> = { calls, batch, sseOpen, sseMeasure, sseClose };
 process.on('message', (message: { id: number; op: string; args: unknown }) => {
+  if (message.op === 'go') {
+    const waiter = goWaiters.get(message.id);
+    goWaiters.delete(message.id);
+    if (waiter) waiter();
+    else go.add(message.id);
+    return;
+  }
   ops[message.op]!(message.args as never, message.id).then(
     (result) => process.send!({ id: message.id, result }),
     (error: unknown) => process.send!({ id: message.id, error: error instanceof Error ? error.stack ?? error.message : String(error) }),

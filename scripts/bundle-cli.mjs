@@ -6,8 +6,8 @@
  *
  *   node scripts/bundle-cli.mjs [outdir]   (default: dist)
  */
-import { build } from 'esbuild';
-import { chmod, rm } from 'node:fs/promises';
+import { build, transform } from 'esbuild';
+import { chmod, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -48,6 +48,31 @@ const withoutZodLocales = {
 };
 
 /**
+ * Packages whose code reads the names of its own classes at run time: jose and oauth4webapi name
+ * their errors after their class (`this.name = this.constructor.name`), oidc-provider looks up
+ * `ttl[this.name]` and checks model kinds by class name, the MCP SDK names its auth errors so.
+ * Bundling renames a top-level class that clashes with another module's (`AccessToken2`), so these
+ * files keep their names. Everything else, the request path above all, is bundled without
+ * `keepNames`: it wraps every named function and class in `__name(…)`, an `Object.defineProperty`
+ * that V8 runs again each time a closure is created, dozens of times per proxied request.
+ */
+export const KEEP_NAMES_PACKAGES = ['jose', 'oauth4webapi', 'oidc-provider', '@modelcontextprotocol/sdk'];
+
+/** @type {import('esbuild').Plugin} */
+const keepNamesWhereRead = {
+  name: 'keep-names-where-read',
+  setup(build) {
+    const packages = KEEP_NAMES_PACKAGES.map((name) => name.replace('/', '[\\/]')).join('|');
+    build.onLoad({ filter: new RegExp(`[\\/]node_modules[\\/](?:${packages})[\\/].*\\.m?js$`) }, async (args) => {
+      const source = await readFile(args.path, 'utf8');
+      // An inline map from this step is read by the bundle's own source map, so stack traces still point at the package file.
+      const { code } = await transform(source, { loader: 'js', keepNames: true, sourcemap: 'inline', sourcefile: args.path, target: 'node20' });
+      return { contents: code, loader: 'js' };
+    });
+  },
+};
+
+/**
  * @param {{ outdir: string }} options
  * @returns {Promise<{ entry: string }>}
  */
@@ -72,15 +97,14 @@ export async function bundleCli({ outdir }) {
     minifyWhitespace: true,
     minifySyntax: true,
     minifyIdentifiers: false,
-    // Bundling renames clashing functions and classes (AccessToken2); dependencies read .name at run time
-    // (oidc-provider looks up ttl[this.name], jose names its errors after their class). Costs ~20 ms of start-up.
-    keepNames: true,
+    // Only for the packages that read class names (keepNamesWhereRead): never on the request path.
+    keepNames: false,
     sourcemap: 'linked',
     sourcesContent: false,
     metafile: false,
     write: true,
     logLevel: 'warning',
-    plugins: [undiciPoolsOnly, withoutZodLocales],
+    plugins: [undiciPoolsOnly, withoutZodLocales, keepNamesWhereRead],
   });
   if (result.errors.length > 0) throw new Error(`esbuild failed: ${result.errors.map((error) => error.text).join('; ')}`);
   const entry = join(out, 'cli.js');

@@ -1,25 +1,27 @@
 /**
  * One benchmark server in its own process (the orchestrator pins it with taskset):
  *   demo     the SDK demo MCP server (the "direct" baseline)
+ *   trivial  a node:http server answering every POST with one fixed JSON-RPC result, so that what is
+ *            measured through it is the proxies' own cost
  *   sse      a bare event-stream server that stamps each event with the monotonic clock
  *   bare     a pass-through proxy: node:http + an undici Pool, no auth, no inspection
- *   capsule  mcp-capsule itself (startNodeProxy with the settings given)
+ *   capsule-bundle  mcp-capsule as shipped: the bundle's `serve` (as `node dist/cli.js serve` runs it),
+ *            configured by a CAPSULE_CONFIG file
  * Started as `node --expose-gc child.js '<json spec>'` with an IPC channel: it sends
  * { type: 'ready', url } once listening and answers { type: 'mem' } with its memory after GC.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
+import { pathToFileURL } from 'node:url';
 import { Pool } from 'undici';
-import { parseConfig } from '../../src/config/load.js';
 import { startDemoMcpServer } from '../../src/dev/demo-mcp-server.js';
-import { createLogger } from '../../src/observability/logger.js';
-import { startNodeProxy } from '../../src/runtime/node.js';
 
 export type ChildSpec =
   | { kind: 'demo'; port?: number }
   | { kind: 'sse'; port?: number; intervalMs: number }
   | { kind: 'bare'; port?: number; target: string }
-  | { kind: 'capsule'; input: Record<string, unknown> };
+  | { kind: 'trivial'; port?: number }
+  | { kind: 'capsule-bundle'; bundle: string; configFile: string; port: number };
 
 const spec = JSON.parse(process.argv[2] ?? '{}') as ChildSpec;
 
@@ -49,6 +51,46 @@ async function startSse(port: number | undefined, intervalMs: number): Promise<s
     for (const res of streams) res.write(`data: ${process.hrtime.bigint()}\n\n`);
   }, intervalMs);
   return `${await listen(server, port)}/mcp`;
+}
+
+/**
+ * The same bytes for every POST, `initialize` and `tools/call` alike: a session id for the client's
+ * handshake and a result holding the text the load generator checks for.
+ */
+async function startTrivial(port: number | undefined): Promise<string> {
+  const body = Buffer.from(JSON.stringify({ jsonrpc: '2.0', id: 1, result: { content: [{ type: 'text', text: 'hello bench' }] } }));
+  const headers = { 'content-type': 'application/json', 'content-length': String(body.length), 'mcp-session-id': 'trivial-session' };
+  const server = createServer((req, res) => {
+    req.resume();
+    req.once('end', () => {
+      if (req.method === 'POST') res.writeHead(200, headers).end(body);
+      else res.writeHead(200, { 'content-length': '0' }).end();
+    });
+  });
+  // A proxy under valgrind is slow to notice that an idle connection was closed, and would reuse it (a 502): keep them open.
+  server.keepAliveTimeout = 60_000;
+  return `${await listen(server, port)}/mcp`;
+}
+
+/** `node <bundle> serve` in this process (so the orchestrator's IPC works), configured by a CAPSULE_CONFIG file. */
+async function startBundle(bundle: string, configFile: string, port: number): Promise<string> {
+  process.env.CAPSULE_CONFIG = configFile;
+  process.argv = [process.argv[0]!, bundle, 'serve'];
+  await import(pathToFileURL(bundle).href);
+  // serve does not say when it listens to its importer: wait for the port.
+  while (!(await accepts(port))) await new Promise((resolve) => setTimeout(resolve, 5));
+  return `http://127.0.0.1:${port}`;
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'host', 'te', 'trailer']);
@@ -89,14 +131,12 @@ async function start(): Promise<string> {
       return (await startDemoMcpServer({ port: spec.port ?? 0 })).url;
     case 'sse':
       return startSse(spec.port, spec.intervalMs);
+    case 'trivial':
+      return startTrivial(spec.port);
     case 'bare':
       return startBare(spec.port, spec.target);
-    case 'capsule': {
-      const config = parseConfig(spec.input);
-      // Defaults as shipped: info access log and audit log on stdout (the orchestrator sends stdout to /dev/null).
-      const proxy = await startNodeProxy(config, createLogger({ level: config.logLevel }));
-      return proxy.listenUrl;
-    }
+    case 'capsule-bundle':
+      return startBundle(spec.bundle, spec.configFile, spec.port);
   }
 }
 

@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { SourceMap, type SourceMapPayload } from 'node:module';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundleCli } from '../../scripts/bundle-cli.mjs';
+import { bundleCli, KEEP_NAMES_PACKAGES } from '../../scripts/bundle-cli.mjs';
 import { connectWithOAuth, TestOAuthProvider, textOf } from '../support/mcp-client.js';
 import { freePort } from '../support/ports.js';
 
@@ -69,6 +70,26 @@ function staticClosure(entry: string): Set<string> {
   return seen;
 }
 
+/** Every `__name(…)` call esbuild's keepNames put in the chunks, by the source file it came from (through the linked source maps). */
+function keepNamesCallsBySource(): { calls: Map<string, number>; sources: Set<string> } {
+  const calls = new Map<string, number>();
+  const sources = new Set<string>();
+  for (const name of readdirSync(join(outdir, 'chunks')).filter((file) => file.endsWith('.js'))) {
+    const payload = JSON.parse(readFileSync(join(outdir, 'chunks', `${name}.map`), 'utf8')) as SourceMapPayload;
+    for (const source of payload.sources) sources.add(source);
+    const map = new SourceMap(payload);
+    readFileSync(join(outdir, 'chunks', name), 'utf8')
+      .split('\n')
+      .forEach((line, lineNumber) => {
+        for (const call of line.matchAll(/\b__name\d*\(/g)) {
+          const source = (map.findEntry(lineNumber, call.index) as { originalSource?: string }).originalSource ?? `${name} (unmapped)`;
+          calls.set(source, (calls.get(source) ?? 0) + 1);
+        }
+      });
+  }
+  return { calls, sources };
+}
+
 beforeAll(async () => {
   await bundleCli({ outdir });
 }, 120_000);
@@ -125,6 +146,19 @@ describe('the bundled command line', () => {
     // zod: English messages only, not its 50 locales.
     expect(loadedText).toContain('Invalid input');
     expect(loadedText).not.toContain('Ongeldige invoer'); // the Dutch locale's message
+  });
+
+  it('keeps class names only in the packages that read them, never on the request path', () => {
+    const { calls, sources } = keepNamesCallsBySource();
+    const packageOf = (source: string) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(source)?.[1];
+    // The request path is in the bundle, mapped: the check below is not vacuous.
+    for (const file of ['src/mcp/routes.ts', 'src/proxy/', 'node_modules/hono/', 'node_modules/undici/']) {
+      expect([...sources].some((source) => source.includes(file)), file).toBe(true);
+    }
+    const outside = [...calls.keys()].filter((source) => !KEEP_NAMES_PACKAGES.includes(packageOf(source) ?? ''));
+    expect(outside).toEqual([]);
+    // jose names its errors after their class: its classes still carry their names.
+    expect([...calls.keys()].some((source) => packageOf(source) === 'jose')).toBe(true);
   });
 
   it('keygen prints a 32-byte base64url key, run by node and through the shebang', async () => {
