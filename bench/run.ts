@@ -8,7 +8,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createDecipheriv } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { availableParallelism, loadavg } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +21,7 @@ import { redeemCode, register, signIn } from '../test/support/oauth-flow.js';
 import { freePort } from '../test/support/ports.js';
 import type { BatchArgs, BatchResult, CallsArgs, CallsResult } from './load.js';
 import type { ChildSpec } from './servers/child.js';
+import { accepts } from './servers/port.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -187,17 +187,6 @@ class LoadGenerator {
   stop(): void {
     this.proc.kill('SIGKILL');
   }
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 /** CPU time of a process, all its threads (GC and libuv workers too), in ms: contention by other processes does not inflate it. */

@@ -11,10 +11,11 @@
  * { type: 'ready', url } once listening and answers { type: 'mem' } with its memory after GC.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { Pool } from 'undici';
 import { startDemoMcpServer } from '../../src/dev/demo-mcp-server.js';
+import { accepts } from './port.js';
 
 export type ChildSpec =
   | { kind: 'demo'; port?: number }
@@ -80,17 +81,6 @@ async function startBundle(bundle: string, configFile: string, port: number): Pr
   // serve does not say when it listens to its importer: wait for the port.
   while (!(await accepts(port))) await new Promise((resolve) => setTimeout(resolve, 5));
   return `http://127.0.0.1:${port}`;
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'host', 'te', 'trailer']);
