@@ -33,7 +33,7 @@ export type CredentialOutcome =
     };
 
 /**
- * The credential the MCP server behind a route receives (DESIGN §4). One small
+ * The credential the MCP server behind a route receives. One small
  * module per mode implements this; the MCP route knows nothing about any of them.
  */
 export interface DownstreamCredential {

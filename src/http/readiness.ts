@@ -19,7 +19,7 @@ async function settlesInTime(work: Promise<void>): Promise<boolean> {
  * and every identity provider's discovery is done. A failed discovery is retried
  * by the check itself, so an instance becomes ready without a restart.
  * An unreachable Redis is reported; it fails readiness only when the operator
- * asked for that, because the proxy keeps serving without it (DESIGN §2) and
+ * asked for that, because the proxy keeps serving without it and
  * failing every replica's readiness at once would be an outage.
  */
 export async function readiness(

@@ -1,5 +1,5 @@
 /**
- * The little state a stateless proxy cannot avoid (DESIGN §2): used code jtis,
+ * The little state a stateless proxy cannot avoid: used code jtis,
  * consumed refresh generations, revoked grants, not-before times. Keys expire
  * with what they guard. Losing this set never loses a login; it only weakens
  * replay detection.

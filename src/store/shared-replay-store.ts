@@ -21,7 +21,7 @@ const PROBE_INTERVAL_MS = 1000;
 /**
  * The shared set with a local copy. Every write lands in both, so when the
  * backend goes away this instance still knows what it has seen itself: the
- * proxy keeps serving with per-instance replay detection (DESIGN §2), logs the
+ * proxy keeps serving with per-instance replay detection, logs the
  * change once, and goes back to the shared set by itself, replaying the writes
  * it made meanwhile. While degraded the backend is not asked at all, so a hung
  * Redis costs requests nothing; a probe and the client's reconnect bring it back.

@@ -6,7 +6,7 @@ import { manualClock } from '../support/deps.js';
 import { authorizeUrl, mcpPost, redeemCode, register, signIn, tokenRequest, type RegisteredClient } from '../support/oauth-flow.js';
 import { Stack } from '../support/stack.js';
 
-/** DESIGN §6, one test per invariant, against the real stack. */
+/** The security invariants, one test each, against the real stack. */
 describe('security invariants', () => {
   const clock = manualClock(Date.now());
   let stack: Stack;
