@@ -43,6 +43,8 @@ export type AssertionVerifier = (
   client: Extract<ResolvedClient, { kind: 'metadata-document' }>,
   assertion: string,
   assertionType: string | undefined,
+  /** The requesting client's address, charged for any key-set fetch the verification causes. */
+  address: string,
 ) => Promise<void>;
 
 export interface ClientAuthDeps {
@@ -105,7 +107,7 @@ export async function authenticateClient(
   if (method === 'private_key_jwt') {
     if (client.kind !== 'metadata-document' || !deps.verifyAssertion) throw rejectClient('Client authentication failed.', 'no assertion verifier');
     try {
-      await deps.verifyAssertion(client, assertion!, params.optional('client_assertion_type'));
+      await deps.verifyAssertion(client, assertion!, params.optional('client_assertion_type'), request.address);
     } catch (error) {
       throw rejectClient('Client authentication failed.', error instanceof Error ? error.message : String(error));
     }

@@ -1,3 +1,4 @@
+import { generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLIENT_METADATA_DEFAULTS } from '../../src/oauth/cimd/document-cache.js';
 import { json, startServer, type TestServer } from '../cimd/servers.js';
@@ -89,6 +90,52 @@ describe('URL client_id fetches are limited per client address at every endpoint
     expect(page.headers.get('content-type')).toMatch(/text\/html/);
     expect(await page.text()).toContain('Too many sign-in attempts');
     expect(documents.hits.get('/mixed/at-authorize.json')).toBeUndefined();
+  });
+
+  it('attacker: a cached private_key_jwt document whose key set keeps failing costs one fetch per attempt only within the same limit', async () => {
+    const address = '203.0.113.6';
+    const jwksPath = '/keys/failing.jwks';
+    documents.route(jwksPath, (_req, res) => {
+      res.writeHead(500).end();
+    });
+    const clientId = `${documents.origin}/keys/client.json`;
+    documents.route(
+      '/keys/client.json',
+      json(
+        { client_id: clientId, client_name: 'Key set elsewhere', redirect_uris: [REDIRECT], token_endpoint_auth_method: 'private_key_jwt', jwks_uri: `${documents.origin}${jwksPath}` },
+        { 'cache-control': 'max-age=300' },
+      ),
+    );
+    const { privateKey } = await generateKeyPair('ES256');
+    const attempt = async (n: number, from: string) => {
+      const assertion = await new SignJWT({ jti: `attempt-${from}-${n}` })
+        .setProtectedHeader({ alg: 'ES256' })
+        .setIssuer(clientId)
+        .setSubject(clientId)
+        .setAudience(`${stack.publicUrl}/token`)
+        .setIssuedAt(Math.floor(clock() / 1000))
+        .setExpirationTime(Math.floor(clock() / 1000) + 60)
+        .sign(privateKey);
+      return post('/token', {
+        grant_type: 'refresh_token',
+        refresh_token: 'guessed',
+        client_id: clientId,
+        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+        client_assertion: assertion,
+      }, from);
+    };
+
+    const answers = [];
+    for (let n = 0; n < LIMIT + EXTRA; n++) answers.push(await attempt(n, address));
+    // The document was fetched once (and cached); every key-set fetch failed, so none was cached.
+    expect(documents.hits.get('/keys/client.json')).toBe(1);
+    // One limit for both: the document's fetch and the key sets' fetches together.
+    expect(documents.hits.get(jwksPath)).toBe(LIMIT - 1);
+    expect(answers.every((answer) => answer.status === 401 && answer.body.error === 'invalid_client')).toBe(true);
+
+    // Another address still gets the key set fetched for it.
+    await attempt(0, '198.51.100.10');
+    expect(documents.hits.get(jwksPath)).toBe(LIMIT);
   });
 
   it('control: a legitimate URL client signs in and redeems its code; its cached document still works from an address that spent its limit; other addresses still fetch', async () => {

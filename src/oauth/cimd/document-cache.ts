@@ -21,7 +21,7 @@ export interface ClientMetadataDocumentsOptions extends PublishedJsonOptions {
   allowPrivateNetwork: boolean;
   /** Private-use redirect schemes on the operator's allowlist (as for dynamic registration). */
   redirectSchemes: readonly string[];
-  /** Document fetches one client address may cause per minute; documents served from the cache do not count. */
+  /** Fetches (documents and their key sets) one client address may cause per minute; what is served from a cache does not count. */
   fetchesPerAddressPerMinute?: number;
   /** Told of every cache lookup, for metrics: true for a hit. */
   onCacheLookup?: (hit: boolean) => void;
@@ -59,10 +59,18 @@ export class ClientMetadataDocuments {
     return this.documents.get(clientId, async () => {
       // Only here does a URL become an outbound request: a cached document, or one already
       // being fetched for someone else, costs the caller nothing, so known clients keep working.
-      const wait = this.fetchesPerAddress.take(address);
+      const wait = this.chargeFetch(address);
       if (wait > 0) throw new ClientMetadataFetchLimited(wait);
       return this.load(clientId);
     });
+  }
+
+  /**
+   * Counts one fetch a client address caused, against the per-minute limit: 0 when it may go
+   * ahead, else the seconds until it may. Key-set fetches for the same clients charge it too.
+   */
+  chargeFetch(address: string): number {
+    return this.fetchesPerAddress.take(address);
   }
 
   /** Drops a cached document, e.g. after an operator blocks a client. */

@@ -15,11 +15,16 @@ export const CLIENT_JWKS_DEFAULTS = {
   maxEntries: 1_000,
 } as const;
 
-/** Gives the key set at a client's jwks_uri; `refresh` asks for a rate-limited refetch after a key-id miss. */
-export type JwksFetcher = (jwksUri: string, options: { refresh: boolean }) => Promise<PublicJwks>;
+/**
+ * Gives the key set at a client's jwks_uri; `refresh` asks for a rate-limited refetch after a
+ * key-id miss; `address`, the requesting client's, is charged for a fetch the cache cannot spare.
+ */
+export type JwksFetcher = (jwksUri: string, options: { refresh: boolean; address?: string }) => Promise<PublicJwks>;
 
 export interface ClientJwksCacheOptions extends PublishedJsonOptions {
   refetchCooldownSeconds?: number;
+  /** Counts a fetch caused by a client address: 0 lets it go ahead, more refuses it (see ClientMetadataDocuments.chargeFetch). */
+  chargeFetch?: (address: string) => number;
 }
 
 /**
@@ -33,9 +38,21 @@ export class ClientJwksCache {
     this.keySets = new PublishedJson(options, CLIENT_JWKS_DEFAULTS, 'application/jwk-set+json, application/json');
   }
 
-  readonly fetch: JwksFetcher = (jwksUri, { refresh }) => {
+  readonly fetch: JwksFetcher = (jwksUri, { refresh, address }) => {
     const cooldownMs = (this.options.refetchCooldownSeconds ?? CLIENT_JWKS_DEFAULTS.refetchCooldownSeconds) * 1000;
-    return this.keySets.get(jwksUri, () => this.load(jwksUri), refresh ? { refreshOlderThanMs: cooldownMs } : {});
+    return this.keySets.get(
+      jwksUri,
+      () => {
+        // As for documents: failures are never cached, so without this a key set that keeps
+        // failing would be fetched again on every attempt to authenticate.
+        if (address !== undefined && (this.options.chargeFetch?.(address) ?? 0) > 0) {
+          this.keySets.logger.info('client jwks_uri fetch refused: too many fetches for this address', { jwks_uri: jwksUri });
+          return Promise.reject(new ClientAssertionError('keys_unavailable', 'jwks_uri: too many fetches for this client address'));
+        }
+        return this.load(jwksUri);
+      },
+      refresh ? { refreshOlderThanMs: cooldownMs } : {},
+    );
   };
 
   private async load(jwksUri: string): Promise<{ value: PublicJwks; ttlSeconds: number }> {

@@ -28,7 +28,7 @@ export function metadataDocumentSupport(
     redirectSchemes: config.redirectSchemes,
     ...(deps.onDocumentCacheLookup ? { onCacheLookup: deps.onDocumentCacheLookup } : {}),
   });
-  const jwks = new ClientJwksCache(common);
+  const jwks = new ClientJwksCache({ ...common, chargeFetch: (address) => documents.chargeFetch(address) });
   return {
     documents: {
       accepts: looksLikeClientIdUrl,
@@ -43,7 +43,7 @@ export function metadataDocumentSupport(
         }
       },
     },
-    verifyAssertion: async (client, assertion, assertionType) => {
+    verifyAssertion: async (client, assertion, assertionType, address) => {
       await verifyClientAssertion({
         assertion,
         assertionType,
@@ -52,7 +52,7 @@ export function metadataDocumentSupport(
         audiences: deps.audiences,
         replay: deps.replay,
         clock: deps.clock,
-        fetchJwks: jwks.fetch,
+        fetchJwks: (jwksUri, options) => jwks.fetch(jwksUri, { ...options, address }),
       });
     },
   };
