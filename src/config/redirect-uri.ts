@@ -1,15 +1,8 @@
+import { tryUrl } from '../domain/url.js';
 import { isLoopbackHost } from '../net/loopback.js';
 
 const MAX_REDIRECT_URI_LENGTH = 2000;
 const NEVER_SCHEMES = new Set(['javascript:', 'data:', 'file:', 'vbscript:', 'blob:', 'about:']);
-
-function parse(uri: string): URL | undefined {
-  try {
-    return new URL(uri);
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * Why a redirect URI may not be registered, or undefined when it may. Allowed:
@@ -18,7 +11,7 @@ function parse(uri: string): URL | undefined {
  */
 export function redirectUriProblem(uri: string, allowedSchemes: readonly string[]): string | undefined {
   if (uri.length > MAX_REDIRECT_URI_LENGTH) return 'is too long';
-  const url = parse(uri);
+  const url = tryUrl(uri);
   if (!url) return 'is not an absolute URI';
   if (uri.includes('#')) return 'must not contain a fragment';
   if (url.username || url.password) return 'must not contain user information';
@@ -37,11 +30,11 @@ export function redirectUriProblem(uri: string, allowedSchemes: readonly string[
  */
 export function matchRedirectUri(requested: string, registered: readonly string[]): string | undefined {
   if (registered.includes(requested)) return requested;
-  const url = parse(requested);
+  const url = tryUrl(requested);
   if (!url || url.protocol !== 'http:' || !isLoopbackHost(url.hostname)) return undefined;
   if (requested.includes('#') || url.username || url.password) return undefined;
   return registered.find((candidate) => {
-    const other = parse(candidate);
+    const other = tryUrl(candidate);
     return (
       other !== undefined &&
       other.protocol === url.protocol &&
@@ -57,7 +50,7 @@ export function matchRedirectUri(requested: string, registered: readonly string[
  * scheme and host compared without case, one trailing slash tolerated.
  */
 export function matchResource(requested: string, canonical: string): boolean {
-  const url = parse(requested);
+  const url = tryUrl(requested);
   if (!url || requested.includes('#')) return false;
   const target = new URL(canonical);
   const strip = (path: string) => (path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path);

@@ -1,3 +1,4 @@
+import { tryUrl } from '../domain/url.js';
 import { isLoopbackHost } from '../net/loopback.js';
 import type { DownstreamAuthMode } from '../config/schema.js';
 
@@ -49,20 +50,13 @@ export interface ConsentView {
 }
 
 function redirectHost(uri: string): string {
-  try {
-    const url = new URL(uri);
-    return url.host || `${url.protocol}//`;
-  } catch {
-    return uri;
-  }
+  const url = tryUrl(uri);
+  return url === undefined ? uri : url.host || `${url.protocol}//`;
 }
 
 function isLoopbackRedirect(uri: string): boolean {
-  try {
-    return isLoopbackHost(new URL(uri).hostname);
-  } catch {
-    return false;
-  }
+  const url = tryUrl(uri);
+  return url !== undefined && isLoopbackHost(url.hostname);
 }
 
 /**
