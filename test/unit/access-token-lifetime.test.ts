@@ -1,14 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { runCli } from '../support/cli.js';
+import { BASE_ENV } from '../support/config-problems.js';
 
-const CONFIGURED = {
-  CAPSULE_KEYS: 'A'.repeat(43),
-  CAPSULE_PUBLIC_URL: 'https://mcp.example.com',
-  CAPSULE_UPSTREAM_ISSUER: 'https://accounts.example.com',
-  CAPSULE_UPSTREAM_CLIENT_ID: 'proxy',
-  CAPSULE_MCP_URL: 'http://127.0.0.1:9/mcp',
-};
+const CONFIGURED = { ...BASE_ENV, CAPSULE_MCP_URL: 'http://127.0.0.1:9/mcp' };
 
 /** mcp-remote refreshes with under 60 s left and stops after 20 token exchanges in 30 s. */
 describe('access token lifetimes too short for real clients', () => {

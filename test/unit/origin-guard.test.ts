@@ -1,16 +1,10 @@
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, loadConfigFromEnv } from '../../src/config/load.js';
-import { configProblems as problems } from '../support/config-problems.js';
+import { BASE_ENV, configProblems as problems } from '../support/config-problems.js';
 import { allowedOriginsFor, originGuard, rebindingGuards } from '../../src/mcp/origin-guard.js';
 
-const ENV = {
-  CAPSULE_KEYS: 'A'.repeat(43),
-  CAPSULE_PUBLIC_URL: 'https://mcp.example.com',
-  CAPSULE_UPSTREAM_ISSUER: 'https://accounts.example.com',
-  CAPSULE_UPSTREAM_CLIENT_ID: 'proxy',
-  CAPSULE_MCP_URL: 'http://mcp-server:3000/mcp',
-};
+const ENV = { ...BASE_ENV, CAPSULE_MCP_URL: 'http://mcp-server:3000/mcp' };
 
 function routeFor(env: Record<string, string>) {
   const config = loadConfigFromEnv({ ...ENV, ...env });
