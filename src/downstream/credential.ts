@@ -1,3 +1,4 @@
+import type { HeaderSource } from '../domain/header-source.js';
 import { createHash } from 'node:crypto';
 import type { AccessPayload } from '../domain/capsule-schemas.js';
 
@@ -6,7 +7,7 @@ export interface CredentialRequest {
   /** The verified proxy access token, for modes where the MCP client signs in. */
   readonly token: AccessPayload | undefined;
   /** The incoming request headers, for modes that take the client's own credential. */
-  readonly headers: Headers;
+  readonly headers: HeaderSource;
 }
 
 export type CredentialOutcome =

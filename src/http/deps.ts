@@ -14,7 +14,7 @@ import type { ReplayStore } from '../store/replay-store.js';
 import type { UpstreamClient } from '../upstream/upstream-client.js';
 
 /** Everything the HTTP layer needs, passed in so tests can swap the clock, the upstream or the store. */
-export interface AppDeps {
+export interface AppDeps<F extends Forwarder = Forwarder> {
   readonly config: Config;
   readonly keys: KeyRing;
   readonly capsules: CapsuleCodec;
@@ -32,7 +32,7 @@ export interface AppDeps {
   /** What the consent page says about a route's provider: where the user signs in, and the scopes asked for. */
   upstreamInfoFor(route: Route): { readonly host: string; readonly scopes: readonly string[] };
   /** The forwarder of a route (each has its own pools and timeout). */
-  forwarderFor(route: Route): Forwarder;
+  forwarderFor(route: Route): F;
   /** Tokens the proxy obtains with client credentials for client-credentials routes (cached). */
   readonly downstreamTokens: TokenSource;
   readonly logger: Logger;
@@ -43,5 +43,5 @@ export interface AppDeps {
   /** The caller's network address, where the runtime knows it; used for rate limits only. */
   readonly clientAddress?: (c: Context) => string | undefined;
   /** The address of the socket's peer (the client, or the nearest reverse proxy), where the runtime knows it: for X-Forwarded-For. */
-  readonly peerAddress?: (c: Context) => string | undefined;
+  readonly peerAddress?: (request: Request, env: unknown) => string | undefined;
 }

@@ -1,11 +1,8 @@
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
-import { OTHER_ROUTE, type Metrics } from '../observability/metrics.js';
+import { methodLabel, OTHER_ROUTE, type Metrics } from '../observability/metrics.js';
 import { PROMETHEUS_CONTENT_TYPE } from '../observability/prometheus.js';
-import { statusSent } from './access-log.js';
 import { PATHS } from '../domain/paths.js';
-
-const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']);
 
 /** The scrape answer: the exposition text, never cached. */
 export function metricsResponse(metrics: Metrics): Response {
@@ -40,8 +37,8 @@ export function requestMetrics(metrics: Metrics): MiddlewareHandler {
       const route = routeLabel(c);
       if (route !== PATHS.metrics) {
         // A throw past onError (none expected) still counts, as the 500 the server will send.
-        const status = c.finalized ? statusSent(c) : 500;
-        metrics.httpRequests.inc({ route, method: METHODS.has(c.req.method) ? c.req.method : 'other', status });
+        const status = c.finalized ? c.res.status : 500;
+        metrics.httpRequests.inc({ route, method: methodLabel(c.req.method), status });
         metrics.httpRequestDuration.observe({ route }, (performance.now() - started) / 1000);
       }
     }

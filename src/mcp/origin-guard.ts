@@ -1,6 +1,7 @@
-import type { Context, MiddlewareHandler } from 'hono';
 import { serializeOrigin } from '../config/primitives.js';
 import { routeSignsIn, type Route, type SignInMode } from '../config/schema.js';
+import { jsonAnswer, type Answer } from '../domain/answer.js';
+import type { HeaderSource } from '../domain/header-source.js';
 import { isLoopbackHost } from '../net/loopback.js';
 
 type RouteOrigins = Pick<Route, 'allowedOrigins'> & SignInMode;
@@ -22,13 +23,23 @@ export function allowedOriginsFor(
 }
 
 /** The body the MCP Streamable HTTP transport allows for the 403: a JSON-RPC error with no id. */
-const refusal = (message: string) => JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32000, message } });
-const ORIGIN_REFUSED = refusal('Requests from this origin are not allowed.');
-const HOST_REFUSED = refusal('Requests for this host name are not allowed.');
+const refusal = (message: string): Answer =>
+  jsonAnswer(403, { jsonrpc: '2.0', id: null, error: { code: -32000, message } });
+const REFUSALS: Readonly<Record<RebindingRefusal['header'], Answer>> = {
+  origin: refusal('Requests from this origin are not allowed.'),
+  host: refusal('Requests for this host name are not allowed.'),
+};
 
-type Refused = (c: Context, header: 'origin' | 'host', value: string) => void;
+/** Which header made a request look like a DNS rebinding page's, and what it said. */
+export interface RebindingRefusal {
+  readonly header: 'origin' | 'host';
+  readonly value: string;
+}
 
-const refuse = (c: Context, body: string) => Promise.resolve(c.body(body, 403, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' }));
+/** The 403 for a refused request. */
+export function rebindingAnswer(refused: RebindingRefusal): Answer {
+  return REFUSALS[refused.header];
+}
 
 /**
  * MCP Streamable HTTP transport: a server MUST validate `Origin` (against DNS rebinding) and answer
@@ -36,15 +47,10 @@ const refuse = (c: Context, body: string) => Promise.resolve(c.body(body, 403, {
  * `Origin: null` passes only when listed. Origins are compared serialized (case, default ports),
  * which costs a URL parse only for an origin not found as sent.
  */
-export function originGuard(allowed: ReadonlySet<string>, onRefused: Refused): MiddlewareHandler {
-  return function checkOrigin(c, next) {
-    const origin = c.req.header('origin');
-    if (origin === undefined || allowed.has(origin)) return next();
-    const serialized = serializeOrigin(origin);
-    if (serialized !== undefined && allowed.has(serialized)) return next();
-    onRefused(c, 'origin', origin);
-    return refuse(c, ORIGIN_REFUSED);
-  };
+export function originAllowed(allowed: ReadonlySet<string>, origin: string | null): boolean {
+  if (origin === null || allowed.has(origin)) return true;
+  const serialized = serializeOrigin(origin);
+  return serialized !== undefined && allowed.has(serialized);
 }
 
 /**
@@ -52,22 +58,26 @@ export function originGuard(allowed: ReadonlySet<string>, onRefused: Refused): M
  * same-origin: only their `Host` names the page's site. A proxy whose public URL is on loopback serves
  * this machine, so there a `Host` naming anything but loopback (any port) is refused too.
  */
-export function loopbackHostGuard(onRefused: Refused): MiddlewareHandler {
-  return function checkHost(c, next) {
-    const host = c.req.header('host');
-    if (host === undefined || isLoopbackHost(host.replace(/:\d*$/, '').toLowerCase())) return next();
-    onRefused(c, 'host', host);
-    return refuse(c, HOST_REFUSED);
-  };
+export function loopbackHostAllowed(host: string | null): boolean {
+  return host === null || isLoopbackHost(host.replace(/:\d*$/, '').toLowerCase());
 }
 
 /**
- * The DNS rebinding checks of one route, decided at startup, to run before authentication and CORS
- * (a refused request gets neither a preflight answer nor CORS headers). None where any origin is allowed.
+ * The DNS rebinding check of one route, decided at startup, to run before authentication and CORS
+ * (a refused request gets neither a preflight answer nor CORS headers). Undefined where any origin
+ * is allowed.
  */
-export function rebindingGuards(route: RouteOrigins, publicOrigin: string, onRefused: Refused): MiddlewareHandler[] {
+export function rebindingCheck(
+  route: RouteOrigins,
+  publicOrigin: string,
+): ((headers: HeaderSource) => RebindingRefusal | undefined) | undefined {
   const origins = allowedOriginsFor(route, publicOrigin);
-  if (origins === undefined) return [];
-  const checkOrigin = originGuard(origins, onRefused);
-  return isLoopbackHost(new URL(publicOrigin).hostname) ? [loopbackHostGuard(onRefused), checkOrigin] : [checkOrigin];
+  if (origins === undefined) return undefined;
+  const checksHost = isLoopbackHost(new URL(publicOrigin).hostname);
+  return (headers) => {
+    const host = headers.get('host');
+    if (checksHost && !loopbackHostAllowed(host)) return { header: 'host', value: host! };
+    const origin = headers.get('origin');
+    return originAllowed(origins, origin) ? undefined : { header: 'origin', value: origin! };
+  };
 }

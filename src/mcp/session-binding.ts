@@ -1,4 +1,5 @@
 import { CapsuleError, type CapsuleCodec } from '../crypto/capsule.js';
+import { jsonAnswer, type Answer } from '../domain/answer.js';
 import type { SessionPayload } from '../domain/capsule-schemas.js';
 
 /**
@@ -23,7 +24,7 @@ export type SessionCheck =
 /** The code MCP SDK servers answer an unknown or terminated session with. */
 const SESSION_NOT_FOUND_CODE = -32001;
 
-const UNKNOWN_SESSION_BODY = JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: SESSION_NOT_FOUND_CODE, message: 'Session not found' } });
+const UNKNOWN_SESSION = jsonAnswer(404, { jsonrpc: '2.0', id: null, error: { code: SESSION_NOT_FOUND_CODE, message: 'Session not found' } });
 
 /** Opens the client's `Mcp-Session-Id` and checks it belongs to `owner`; `detail` is for the log only. */
 export async function checkSessionId(capsules: CapsuleCodec, presented: string | undefined, owner: SessionOwner): Promise<SessionCheck> {
@@ -53,6 +54,6 @@ export function clientSessionIds(capsules: CapsuleCodec, check: SessionCheck & {
 }
 
 /** The answer to a session id that is not the caller's: what the downstream says of a session it does not know. */
-export function unknownSession(): Response {
-  return new Response(UNKNOWN_SESSION_BODY, { status: 404, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' } });
+export function unknownSession(): Answer {
+  return UNKNOWN_SESSION;
 }

@@ -129,3 +129,18 @@ export function readCappedNode<S extends NodeReadable>(stream: S, maxBytes: numb
     stream.on('close', onClose);
   });
 }
+
+/** A capped read of a request body as its reader sees it: the body, too large, or cut off by the client. */
+export type BodyRead =
+  | { readonly ok: true; readonly body: Uint8Array }
+  | { readonly ok: false; readonly reason: 'too_large' | 'aborted' };
+
+/** A capped read as a `BodyRead`: a request body whose read failed was cut off by the client, not by the proxy. */
+export async function settleBodyRead(read: Promise<Uint8Array | undefined>): Promise<BodyRead> {
+  try {
+    const body = await read;
+    return body === undefined ? { ok: false, reason: 'too_large' } : { ok: true, body };
+  } catch {
+    return { ok: false, reason: 'aborted' };
+  }
+}

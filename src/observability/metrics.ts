@@ -8,6 +8,13 @@ const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
 /** The route label of a request no registered route matched. */
 export const OTHER_ROUTE = 'other';
 
+const METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']);
+
+/** The method label of a request: the standard methods as they are, any other as "other", so callers cannot create series. */
+export function methodLabel(method: string): string {
+  return METHODS.has(method) ? method : 'other';
+}
+
 /** Where a policy refused someone. */
 export type PolicyStage = 'sign-in' | 'refresh' | 'request' | 'tool';
 

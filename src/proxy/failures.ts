@@ -1,3 +1,4 @@
+import { jsonAnswer, type Answer } from '../domain/answer.js';
 import type { Logger } from '../observability/logger.js';
 import type { FailureContext } from './forwarder.js';
 
@@ -69,21 +70,10 @@ export function isAbortError(error: unknown): boolean {
   return code === 'UND_ERR_ABORTED' || code === 'ABORT_ERR' || (error instanceof Error && error.name === 'AbortError');
 }
 
-/** The JSON-RPC error body the client gets; it never carries the cause, a stack, or the downstream URL. */
-export function downstreamFailureResponse(failure: DownstreamFailure): Response {
-  const timedOut = failure.status === 504;
-  const body = JSON.stringify({
-    jsonrpc: '2.0',
-    id: null,
-    error: {
-      code: timedOut ? DOWNSTREAM_TIMEOUT_CODE : DOWNSTREAM_UNAVAILABLE_CODE,
-      message: 'Downstream MCP server unavailable',
-    },
-  });
-  return new Response(body, {
-    status: failure.status,
-    headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
-  });
+/** The JSON-RPC error the client gets; it never carries the cause, a stack, or the downstream URL. */
+export function downstreamFailureAnswer(failure: DownstreamFailure): Answer {
+  const code = failure.status === 504 ? DOWNSTREAM_TIMEOUT_CODE : DOWNSTREAM_UNAVAILABLE_CODE;
+  return jsonAnswer(failure.status, { jsonrpc: '2.0', id: null, error: { code, message: 'Downstream MCP server unavailable' } });
 }
 
 /** Where the request went, for the log: origin and path only, so userinfo and query secrets stay out. */
@@ -100,7 +90,7 @@ function causeOf(error: unknown): { name?: string; code?: string; message?: stri
 }
 
 /** Logs a downstream failure with its cause and returns what the client should get. */
-export function reportDownstreamFailure(logger: Logger, target: URL, method: string, error: unknown, context: FailureContext = {}): Response {
+export function reportDownstreamFailure(logger: Logger, target: URL, method: string, error: unknown, context: FailureContext = {}): Answer {
   const failure = classifyDownstreamError(error);
   context.observer?.downstreamError?.(downstreamErrorKind(error));
   logger.warn('downstream request failed', {
@@ -111,7 +101,7 @@ export function reportDownstreamFailure(logger: Logger, target: URL, method: str
     downstream: describeTarget(target),
     cause: causeOf(error),
   });
-  return downstreamFailureResponse(failure);
+  return downstreamFailureAnswer(failure);
 }
 
 /** Logs a failure after the response had started; the client's stream is cut, nothing else can be said. */

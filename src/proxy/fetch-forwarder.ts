@@ -1,17 +1,15 @@
-import type { Context } from 'hono';
 import type { Logger } from '../observability/logger.js';
 import { rewriterStream } from './body-rewriter.js';
-import { applyProxyHeaders } from './context.js';
 import {
   describeTarget,
   DownstreamHeadersTimeoutError,
   reportDownstreamFailure,
   reportInterruptedResponse,
 } from './failures.js';
-import { clientSessionId, isEventStream, type BodyRewriter, type FailureContext, type ForwardRequest, type Forwarder } from './forwarder.js';
+import { clientSessionId, isEventStream, type BodyRewriter, type ForwardRequest, type Forwarder, type WebIncoming } from './forwarder.js';
 import { responseHeadersToForward, type OutboundHeaders } from './outbound-headers.js';
-import { bodyAsBytes } from './request-body.js';
 import { retryHeadersFor } from './unauthorized-retry.js';
+import { answerResponse } from './web-answer.js';
 
 export interface FetchForwarderOptions {
   /** How long to wait for the downstream's response headers before answering 504. */
@@ -45,7 +43,7 @@ export function requestUrl(target: URL): URL {
 }
 
 /**
- * The portable path (Bun, Deno, `app.request()` in tests, HTTP/2 on Node): web fetch with a
+ * The portable path (Bun, Deno, the web adapter in-process): web fetch with a
  * streamed request body and the downstream's body handed back as the Response body.
  * On Node's HTTP/1 server use the undici forwarder instead: fetch costs ~5× the CPU there.
  */
@@ -60,27 +58,24 @@ export class FetchForwarder implements Forwarder {
     this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
   }
 
-  async forward(c: Context, request: ForwardRequest): Promise<Response> {
-    const { target } = request;
-    const method = c.req.method;
+  async forward(request: ForwardRequest, incoming: WebIncoming): Promise<Response> {
+    const { target, method } = request;
+    const failed = (error: unknown) => answerResponse(reportDownstreamFailure(this.#logger, target, method, error, request), request.responseHeaders);
 
     let body: BodyInit | null = null;
-    if (method !== 'GET' && method !== 'HEAD') {
-      const bytes = await bodyAsBytes(c, request.body);
-      body = bytes === undefined ? c.req.raw.body : asBodyInit(bytes);
-    }
+    if (method !== 'GET' && method !== 'HEAD') body = request.body === undefined ? incoming.body : asBodyInit(request.body);
     // A stream can be sent once; bytes (or nothing) can be sent again after a 401.
     const replayable = body === null || body instanceof Uint8Array;
 
-    const clientSignal = c.req.raw.signal;
+    const clientSignal = incoming.signal;
     if (clientSignal.aborted) return new Response(null, { status: CLIENT_CLOSED_REQUEST });
 
-    let sent = await this.#send(method, target, request.headers, body, clientSignal, request);
+    let sent = await this.#send(request, request.headers, body, clientSignal);
     if (sent.response?.status === 401 && replayable && request.retryOnUnauthorized !== undefined) {
       const retryHeaders = await retryHeadersFor(request, this.#logger, target, method);
       if (retryHeaders !== undefined) {
         await sent.response.body?.cancel().catch(() => {});
-        sent = await this.#send(method, target, retryHeaders, body, clientSignal, request);
+        sent = await this.#send(request, retryHeaders, body, clientSignal);
       }
     }
     if (sent.response === undefined) return sent.answer;
@@ -88,7 +83,7 @@ export class FetchForwarder implements Forwarder {
 
     if (response.status < 200 || response.status > 599) {
       await response.body?.cancel().catch(() => {});
-      return reportDownstreamFailure(this.#logger, target, method, new Error(`unusable status ${response.status}`), request);
+      return failed(new Error(`unusable status ${response.status}`));
     }
 
     const forwarded = responseHeadersToForward(response.headers);
@@ -99,14 +94,14 @@ export class FetchForwarder implements Forwarder {
     } catch (error) {
       // The downstream's own session id must not reach the client in its place.
       await response.body?.cancel().catch(() => {});
-      return reportDownstreamFailure(this.#logger, target, method, error, request);
+      return failed(error);
     }
     const decoded = decodedByFetch(response.headers.get('content-encoding'));
     if (decoded) {
       forwarded.delete('content-encoding');
       forwarded.delete('content-length');
     }
-    applyProxyHeaders(c, forwarded);
+    for (const name in request.responseHeaders) forwarded.set(name, request.responseHeaders[name]!);
 
     let responseBody: ReadableStream<Uint8Array> | null = response.body;
     if (responseBody !== null && request.transformResponse !== undefined && method !== 'HEAD') {
@@ -116,7 +111,7 @@ export class FetchForwarder implements Forwarder {
       } catch (error) {
         // A failing rewrite must not let the unrewritten body through.
         await responseBody.cancel().catch(() => {});
-        return reportDownstreamFailure(this.#logger, target, method, error, request);
+        return failed(error);
       }
       if (rewriter !== undefined && (decoded || response.headers.get('content-encoding') === null)) {
         forwarded.delete('content-length');
@@ -141,13 +136,12 @@ export class FetchForwarder implements Forwarder {
 
   /** One request to the downstream, timed until its response headers; a failure comes back as the answer to give. */
   async #send(
-    method: string,
-    target: URL,
+    request: ForwardRequest,
     requestHeaders: Readonly<OutboundHeaders>,
     body: BodyInit | null,
     clientSignal: AbortSignal,
-    context: FailureContext,
   ): Promise<{ response: Response; answer?: never } | { response?: never; answer: Response }> {
+    const { method, target } = request;
     const headers = new Headers(requestHeaders);
     // The body is re-streamed (or re-sent from bytes), so let fetch frame it.
     headers.delete('content-length');
@@ -179,7 +173,7 @@ export class FetchForwarder implements Forwarder {
         return { answer: new Response(null, { status: CLIENT_CLOSED_REQUEST }) };
       }
       const cause = controller.signal.aborted ? controller.signal.reason : error;
-      return { answer: reportDownstreamFailure(this.#logger, target, method, cause, context) };
+      return { answer: answerResponse(reportDownstreamFailure(this.#logger, target, method, cause, request), request.responseHeaders) };
     } finally {
       clearTimeout(timer);
     }

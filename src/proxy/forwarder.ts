@@ -1,4 +1,3 @@
-import type { Context } from 'hono';
 import type { OutboundHeaders } from './outbound-headers.js';
 
 /**
@@ -38,12 +37,18 @@ export function isEventStream(contentType: string | readonly string[] | null | u
   return typeof value === 'string' && value.split(';')[0]!.trim().toLowerCase() === 'text/event-stream';
 }
 
-/** What the MCP layer hands to forwarding once the caller is authorized. */
+/** What the route pipeline hands to forwarding once the caller is authorized: plain values, no runtime objects. */
 export interface ForwardRequest extends FailureContext {
+  readonly method: string;
   /** Full downstream URL: the route's downstream origin and path plus the incoming query string. */
   readonly target: URL;
   /** Outbound request headers, already stripped of the client's credentials and given the downstream's. */
   readonly headers: Readonly<OutboundHeaders>;
+  /**
+   * The proxy's own response headers (request id, CORS …), set over the downstream's. Lowercase
+   * names; never `set-cookie`.
+   */
+  readonly responseHeaders: Readonly<Record<string, string>>;
   /**
    * The proxy's own challenge, sent in place of the downstream's WWW-Authenticate when
    * the downstream answers 401: the client must come back to the proxy for a new token,
@@ -51,9 +56,9 @@ export interface ForwardRequest extends FailureContext {
    */
   readonly unauthorizedChallenge?: string;
   /**
-   * A request body the caller already read (to inspect it): sent instead of the incoming
-   * stream, with its own content-length. Ignored for GET and HEAD. Without it, a body read
-   * through `readRequestBody()` or Hono's body cache is re-sent, else the incoming stream.
+   * The request body when the pipeline read it (to inspect it): sent instead of the incoming
+   * stream, with its own content-length. Ignored for GET and HEAD. Without it the incoming
+   * stream is streamed through untouched.
    */
   readonly body?: Uint8Array;
   /** Rewrites the response body (e.g. filtering `tools/list`); SSE still streams event by event. */
@@ -81,11 +86,18 @@ export function clientSessionId(
   return request.sessionId(typeof downstream === 'string' ? downstream : downstream.join(', '));
 }
 
+/** The incoming side of an exchange on the portable path: its body stream, and a signal for the client leaving. */
+export interface WebIncoming {
+  readonly body: ReadableStream<Uint8Array> | null;
+  readonly signal: AbortSignal;
+}
+
 /**
- * Streams one request to the downstream and its response back, JSON or SSE,
- * without buffering either body. Implementations: undici on Node, fetch elsewhere.
+ * Streams one request to the downstream and its response back, JSON or SSE, without
+ * buffering either body. This is the portable contract (web streams in, a Response out);
+ * the Node adapter's undici forwarder also writes straight to Node's response.
  */
 export interface Forwarder {
-  forward(c: Context, request: ForwardRequest): Promise<Response>;
+  forward(request: ForwardRequest, incoming: WebIncoming): Promise<Response>;
   close(): Promise<void>;
 }

@@ -20,15 +20,13 @@ export function createForwarder(options: CreateForwarderOptions): Forwarder {
     : new FetchForwarder({ headersTimeoutMs, logger });
 }
 
-export type { ForwardRequest, Forwarder, BodyRewriter, ResponseRewrite } from './forwarder.js';
+export type { ForwardRequest, Forwarder, WebIncoming, BodyRewriter, ResponseRewrite } from './forwarder.js';
 export { rewriterStream } from './body-rewriter.js';
 export { rewriterTransform } from './node-body-rewriter.js';
-export { readRequestBody, bodyReadEarlier } from './request-body.js';
-export type { ReadBodyResult } from './request-body.js';
 export { FetchForwarder, CLIENT_CLOSED_REQUEST } from './fetch-forwarder.js';
 export type { FetchForwarderOptions } from './fetch-forwarder.js';
 export { UndiciForwarder } from './undici-forwarder.js';
-export type { UndiciForwarderOptions } from './undici-forwarder.js';
+export type { UndiciForwarderOptions, NodeIncoming } from './undici-forwarder.js';
 export {
   outboundRequestHeaders,
   responseHeadersToForward,
@@ -39,7 +37,7 @@ export {
 export type { OutboundHeaderOptions, HeaderRecord } from './outbound-headers.js';
 export {
   classifyDownstreamError,
-  downstreamFailureResponse,
+  downstreamFailureAnswer,
   reportDownstreamFailure,
   DownstreamHeadersTimeoutError,
   DOWNSTREAM_UNAVAILABLE_CODE,

@@ -1,29 +1,27 @@
-import { IncomingMessage, ServerResponse } from 'node:http';
+import { EventEmitter } from 'node:events';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import type { Transform } from 'node:stream';
-import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
-import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
-import type { Context } from 'hono';
 import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { Logger } from '../observability/logger.js';
 import { decodableEncoding } from './body-rewriter.js';
 import { describeTarget, reportDownstreamFailure, reportInterruptedResponse } from './failures.js';
-import { FetchForwarder } from './fetch-forwarder.js';
-import { clientSessionId, isEventStream, type ForwardRequest, type Forwarder } from './forwarder.js';
+import { CLIENT_CLOSED_REQUEST, FetchForwarder } from './fetch-forwarder.js';
+import { clientSessionId, isEventStream, type ForwardRequest, type Forwarder, type WebIncoming } from './forwarder.js';
+import { writeAnswer } from './node-answer.js';
 import { responseHeaderRecordToForward } from './outbound-headers.js';
 import type { HeaderRecord, OutboundHeaders } from './outbound-headers.js';
 import { nodeDecoders, pipeStages, rewriterTransform } from './node-body-rewriter.js';
-import { discard, shieldFromLateWrites } from './node-response.js';
-import { bodyAsBytes, hasBody, untouched } from './request-body.js';
-import { addProxyHeaders, headersOf, outboundRecord } from './undici-headers.js';
+import { discard, hasBody } from './node-streams.js';
+import { headersOf, outboundRecord } from './undici-headers.js';
 import { retryHeadersFor } from './unauthorized-retry.js';
 
 export interface UndiciForwarderOptions {
   /** How long to wait for the downstream's response headers before answering 504. */
   readonly headersTimeoutMs: number;
   readonly logger: Logger;
-  /** Used when the context carries no Node HTTP/1 objects (`app.request()`, HTTP/2). Default: a FetchForwarder. */
+  /** The portable path, for exchanges that carry no Node objects (the web adapter in-process). Default: a FetchForwarder. */
   readonly fallback?: Forwarder;
   /** Per-origin pool settings. Connections are unlimited and kept alive by default. */
   readonly pool?: Pick<Pool.Options, 'connections' | 'keepAliveTimeout' | 'keepAliveMaxTimeout' | 'pipelining'>;
@@ -36,10 +34,31 @@ class ForwarderClosedError extends Error {
 }
 
 /**
+ * The signal undici is given for one request: undici takes any emitter of `abort`, and this
+ * costs far less per request than an AbortController with its event-target machinery.
+ */
+class ClientLeft extends EventEmitter {
+  aborted = false;
+  reason: Error | undefined;
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = Object.assign(new Error('the client left'), { name: 'AbortError' });
+    this.emit('abort');
+  }
+}
+
+/** What a Node exchange gives the forwarder: the raw request and response of node:http. */
+export interface NodeIncoming {
+  readonly incoming: IncomingMessage;
+  readonly outgoing: ServerResponse;
+}
+
+/**
  * The Node fast path: one undici Pool per downstream origin; the raw IncomingMessage is streamed
  * into the request and the downstream body is `.pipe()`d into the raw ServerResponse (measured:
- * ~5× cheaper than fetch; `stream.pipeline` halved throughput; handing an undici body to Hono as
- * a web stream crashed Node 20 on client disconnects). Hono is told the response is already sent.
+ * ~5× cheaper than fetch; `stream.pipeline` halved throughput). `forwardNode` returns the status
+ * it wrote, for the record.
  */
 export class UndiciForwarder implements Forwarder {
   readonly #pools = new Map<string, Pool>();
@@ -65,43 +84,34 @@ export class UndiciForwarder implements Forwarder {
     };
   }
 
-  async forward(c: Context, request: ForwardRequest): Promise<Response> {
-    const env = c.env as { incoming?: unknown; outgoing?: unknown } | undefined;
-    const incoming = env?.incoming;
-    const outgoing = env?.outgoing;
-    if (!(incoming instanceof IncomingMessage) || !(outgoing instanceof ServerResponse)) {
-      return this.#fallback.forward(c, request);
-    }
-    return this.#forwardNode(c, request, incoming, outgoing);
+  forward(request: ForwardRequest, incoming: WebIncoming): Promise<Response> {
+    return this.#fallback.forward(request, incoming);
   }
 
-  async #forwardNode(c: Context, request: ForwardRequest, incoming: IncomingMessage, outgoing: ServerResponse): Promise<Response> {
-    const { target } = request;
-    const method = c.req.method;
+  /** Forwards one exchange of Node's HTTP/1 server; resolves with the status written once the head is sent. */
+  async forwardNode(request: ForwardRequest, { incoming, outgoing }: NodeIncoming): Promise<number> {
+    const { target, method } = request;
+    const fail = (error: unknown, extra: Readonly<Record<string, string>> = {}) => {
+      const answer = reportDownstreamFailure(this.#logger, target, method, error, request);
+      writeAnswer(outgoing, { ...answer, headers: { ...answer.headers, ...extra } }, request.responseHeaders);
+      return answer.status;
+    };
 
     let pool: Pool;
     try {
       pool = this.#poolFor(target);
     } catch (error) {
-      return reportDownstreamFailure(this.#logger, target, method, error, request);
+      return fail(error);
     }
 
     let body: Readable | Uint8Array | null = null;
-    const explicit = method === 'GET' || method === 'HEAD' ? undefined : request.body;
-    if (explicit !== undefined || hasBody(incoming)) {
-      const bytes = await bodyAsBytes(c, explicit);
-      if (bytes !== undefined) body = bytes;
-      else if (untouched(incoming)) body = incoming;
-      else if (c.req.raw.body !== null) body = Readable.fromWeb(c.req.raw.body as NodeReadableStream<Uint8Array>);
-    }
+    if (method !== 'GET' && method !== 'HEAD' && request.body !== undefined) body = request.body;
+    else if (request.body === undefined && hasBody(incoming)) body = incoming;
     const rewriting = request.transformResponse !== undefined;
 
-    const abort = new AbortController();
-    let clientGone = false;
+    const clientLeft = new ClientLeft();
     const onClose = () => {
-      if (outgoing.writableFinished) return;
-      clientGone = true;
-      abort.abort();
+      if (!outgoing.writableFinished) clientLeft.abort();
     };
     outgoing.once('close', onClose);
     if (outgoing.destroyed) onClose();
@@ -112,7 +122,7 @@ export class UndiciForwarder implements Forwarder {
         method,
         headers: outboundRecord(headers, body, rewriting),
         body,
-        signal: abort.signal,
+        signal: clientLeft,
         headersTimeout: this.#headersTimeoutMs,
         bodyTimeout: 0,
       });
@@ -123,28 +133,26 @@ export class UndiciForwarder implements Forwarder {
       // A streamed body is spent: only bytes (or no body) can be sent twice.
       if (response.statusCode === 401 && request.retryOnUnauthorized !== undefined && !(body instanceof Readable)) {
         const retryHeaders = await retryHeadersFor(request, this.#logger, target, method);
-        if (retryHeaders !== undefined && !clientGone) {
+        if (retryHeaders !== undefined && !clientLeft.aborted) {
           await response.body.dump().catch(() => {});
           response = await send(retryHeaders);
         }
       }
     } catch (error) {
       outgoing.off('close', onClose);
-      if (clientGone) {
+      if (clientLeft.aborted) {
         this.#logger.debug('client left before the downstream answered', { method });
-        return RESPONSE_ALREADY_SENT;
+        return CLIENT_CLOSED_REQUEST;
       }
-      const failure = reportDownstreamFailure(this.#logger, target, method, error, request);
       // The rest of a cut-off upload is never read from this connection, so it cannot carry
       // the client's next request: that would wait behind the unread bytes and be reset.
-      if (body === incoming && !incoming.complete) failure.headers.set('connection', 'close');
-      return failure;
+      return fail(error, body === incoming && !incoming.complete ? { connection: 'close' } : {});
     }
 
     const downstream = response.body;
-    if (clientGone) {
+    if (clientLeft.aborted) {
       discard(downstream);
-      return RESPONSE_ALREADY_SENT;
+      return CLIENT_CLOSED_REQUEST;
     }
 
     const forwarded = responseHeaderRecordToForward(response.headers);
@@ -153,21 +161,21 @@ export class UndiciForwarder implements Forwarder {
     try {
       const sessionId = clientSessionId(request, forwarded['mcp-session-id']);
       if (sessionId !== undefined) forwarded['mcp-session-id'] = await sessionId;
-      stages = this.#rewriteStages(request, method, response, forwarded, target);
+      stages = this.#rewriteStages(request, response, forwarded);
     } catch (error) {
       // A failing rewrite must not let the unrewritten body (or session id) through, nor hold the connection.
       outgoing.off('close', onClose);
       discard(downstream);
-      return reportDownstreamFailure(this.#logger, target, method, error, request);
+      return fail(error);
     }
-    addProxyHeaders(c, forwarded);
+    for (const name in request.responseHeaders) forwarded[name] = request.responseHeaders[name]!;
     try {
       outgoing.writeHead(response.statusCode, forwarded);
     } catch (error) {
       // A header value Node refuses to write: nothing has been sent yet, so answer 502.
       outgoing.off('close', onClose);
       discard(downstream);
-      return reportDownstreamFailure(this.#logger, target, method, error, request);
+      return fail(error);
     }
     // An event stream is open until the client's response closes: ended, cut by an error, or left by the client.
     if (method !== 'HEAD' && isEventStream(forwarded['content-type'])) {
@@ -180,7 +188,7 @@ export class UndiciForwarder implements Forwarder {
       // A reset after the head was sent: all that is left to do is cut the client's stream too.
       // A stream that shutdown already ended cleanly keeps its connection.
       if (outgoing.writableEnded) return;
-      if (!clientGone) reportInterruptedResponse(this.#logger, target, method, error, request);
+      if (!clientLeft.aborted) reportInterruptedResponse(this.#logger, target, method, error, request);
       if (!outgoing.destroyed) outgoing.destroy();
     };
     downstream.on('error', onBodyError);
@@ -189,27 +197,23 @@ export class UndiciForwarder implements Forwarder {
     if (stages.length > 0) outgoing.once('close', () => stages.forEach((stage) => stage.destroy()));
     // SSE and other streams: send the head now rather than with the first event.
     if (forwarded['content-length'] === undefined) outgoing.flushHeaders();
-    const forceEnd = shieldFromLateWrites(outgoing, source);
     if (method === 'GET') {
+      // Shutdown's way to end a listening stream cleanly before the downstream body has ended.
       const endListener = () => {
-        forceEnd();
+        source.unpipe(outgoing);
+        if (!outgoing.writableEnded) outgoing.end();
         discard(downstream);
       };
       this.#listeners.add(endListener);
       outgoing.once('close', () => this.#listeners.delete(endListener));
     }
     source.pipe(outgoing);
-    return RESPONSE_ALREADY_SENT;
+    return response.statusCode;
   }
 
   /** Decoders and the caller's rewriter for this response, or none; adjusts the forwarded headers to match. */
-  #rewriteStages(
-    request: ForwardRequest,
-    method: string,
-    response: Dispatcher.ResponseData,
-    forwarded: HeaderRecord,
-    target: URL,
-  ): Transform[] {
+  #rewriteStages(request: ForwardRequest, response: Dispatcher.ResponseData, forwarded: HeaderRecord): Transform[] {
+    const { method, target } = request;
     const status = response.statusCode;
     if (request.transformResponse === undefined || method === 'HEAD' || status === 204 || status === 304) return [];
     const rewriter = request.transformResponse(status, headersOf(response.headers));

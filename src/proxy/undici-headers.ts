@@ -1,7 +1,5 @@
 /** Header conversions between web Headers and undici's records, for the Node fast path. */
 import type { Readable } from 'node:stream';
-import type { Context } from 'hono';
-import { proxyHeaders } from './context.js';
 import type { HeaderRecord, OutboundHeaders } from './outbound-headers.js';
 
 /**
@@ -28,14 +26,4 @@ export function headersOf(record: Readonly<Record<string, string | string[] | un
     else if (value !== undefined) headers.append(name, value);
   }
   return headers;
-}
-
-/** The proxy's own headers (request id …) over the downstream's; its cookies are appended. */
-export function addProxyHeaders(c: Context, record: HeaderRecord): void {
-  proxyHeaders(c).forEach((value, name) => {
-    const existing = record[name];
-    if (name === 'set-cookie' && existing !== undefined) {
-      record[name] = Array.isArray(existing) ? [...existing, value] : [existing, value];
-    } else record[name] = value;
-  });
 }

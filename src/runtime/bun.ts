@@ -3,7 +3,6 @@
  * same CAPSULE_* environment variables as `mcp-capsule serve`. Forwards with fetch and serves
  * with Bun.serve; the development setup (nothing configured) is Node only.
  */
-import type { Context } from 'hono';
 import type { Config } from '../config/schema.js';
 import { createApp } from '../http/app.js';
 import { createMetricsApp } from '../http/metrics.js';
@@ -53,7 +52,7 @@ async function start(): Promise<{ close(): Promise<void> }> {
     audit: auditLog.audit,
     logger,
     createForwarder: (headersTimeoutMs) => new FetchForwarder({ headersTimeoutMs, logger }),
-    peerAddress: (c: Context) => (c.env as BunServer | undefined)?.requestIP(c.req.raw)?.address,
+    peerAddress: (request, env) => (env as BunServer | undefined)?.requestIP(request)?.address,
   });
   const app = createApp(deps);
   const streams = endableEventStreams((request, bunServer: BunServer) => app.fetch(request, bunServer));

@@ -4,7 +4,6 @@
  * variables as `mcp-capsule serve`. Forwards with fetch and serves with Deno.serve; the development
  * setup (nothing configured) is Node only.
  */
-import type { Context } from 'hono';
 import { createApp } from '../http/app.js';
 import { createMetricsApp } from '../http/metrics.js';
 import { FetchForwarder } from '../proxy/fetch-forwarder.js';
@@ -51,7 +50,7 @@ async function start(): Promise<{ close(): Promise<void> }> {
     audit: auditLog.audit,
     logger,
     createForwarder: (headersTimeoutMs) => new FetchForwarder({ headersTimeoutMs, logger }),
-    peerAddress: (c: Context) => (c.env as DenoServeInfo | undefined)?.remoteAddr?.hostname,
+    peerAddress: (_request, env) => (env as DenoServeInfo | undefined)?.remoteAddr?.hostname,
   });
   const app = createApp(deps);
   const streams = endableEventStreams((request, info: DenoServeInfo) => app.fetch(request, info));

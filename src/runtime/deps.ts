@@ -20,10 +20,10 @@ import { resolveUpstream, signInHost } from '../upstream/settings.js';
 import type { UpstreamClient } from '../upstream/upstream-client.js';
 import { clientAddressFrom } from './serve-common.js';
 
-export interface DepsOptions {
+export interface DepsOptions<F extends Forwarder> {
   readonly logger: Logger;
   /** Builds the forwarder of one route, given its response-header timeout. */
-  readonly createForwarder: (headersTimeoutMs: number) => Forwarder;
+  readonly createForwarder: (headersTimeoutMs: number) => F;
   readonly clock?: Clock;
   readonly fetch?: typeof fetch;
   /** The socket peer's address, where the runtime knows it; the client address is derived from it and `trustProxyHops`. */
@@ -34,7 +34,7 @@ export interface DepsOptions {
   readonly metrics?: Metrics;
 }
 
-export interface BuiltDeps extends AppDeps {
+export interface BuiltDeps<F extends Forwarder = Forwarder> extends AppDeps<F> {
   /** Closes every route's forwarder. */
   close(): Promise<void>;
 }
@@ -44,7 +44,7 @@ export interface BuiltDeps extends AppDeps {
  * runtime-neutral: what it wires uses node:crypto, node:dns, undici and ioredis, which Bun and
  * Deno provide through their Node compatibility (tsconfig.neutral.json lists the neutral code).
  */
-export async function buildDeps(config: Config, options: DepsOptions): Promise<BuiltDeps> {
+export async function buildDeps<F extends Forwarder>(config: Config, options: DepsOptions<F>): Promise<BuiltDeps<F>> {
   const clock = options.clock ?? Date.now;
   const metrics = options.metrics ?? new Metrics();
   const keys = await KeyRing.create(config.keys);
@@ -72,7 +72,7 @@ export async function buildDeps(config: Config, options: DepsOptions): Promise<B
     onDocumentCacheLookup: (hit) => metrics.cacheLookup('client_metadata_document', hit),
   });
   const clients = new ClientDirectory({ capsules, configured: config.clients, documents: documentSupport?.documents, logger: options.logger });
-  const forwarders = new Map<Route, Forwarder>(config.routes.map((route) => [route, options.createForwarder(route.timeout * 1000)]));
+  const forwarders = new Map<Route, F>(config.routes.map((route) => [route, options.createForwarder(route.timeout * 1000)]));
 
   return {
     config,

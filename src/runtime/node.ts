@@ -1,5 +1,5 @@
-import { serve } from '@hono/node-server';
-import type { Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
+import { getRequestListener } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config/schema.js';
 import type { Clock } from '../domain/clock.js';
@@ -7,9 +7,10 @@ import type { AuditLog } from '../observability/audit.js';
 import { createApp } from '../http/app.js';
 import { createMetricsApp } from '../http/metrics.js';
 import type { Logger } from '../observability/logger.js';
-import { createForwarder } from '../proxy/index.js';
+import { UndiciForwarder } from '../proxy/undici-forwarder.js';
 import { buildDeps } from './deps.js';
 import { nodeAuditLog } from './node-audit.js';
+import { nodeListener } from './node-listener.js';
 import { nodePeerAddress } from './node-peer-address.js';
 import { announceListening } from './serve-common.js';
 
@@ -27,21 +28,20 @@ export async function startNodeProxy(config: Config, logger: Logger, options: { 
   const deps = await buildDeps(config, {
     audit: auditLog.audit,
     logger,
-    createForwarder: (headersTimeoutMs) =>
-      createForwarder({ runtime: 'node', headersTimeoutMs, logger, closeGraceMs: config.shutdownGrace * 1000 }),
+    createForwarder: (headersTimeoutMs) => new UndiciForwarder({ headersTimeoutMs, logger, closeGraceMs: config.shutdownGrace * 1000 }),
     peerAddress: nodePeerAddress,
     ...options,
   });
   const app = createApp(deps);
 
-  const server = await listen(app.fetch, config.host, config.port);
+  const server = await listen(nodeListener(app, deps.forwarderFor), config.host, config.port);
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   // metrics.port: /metrics on a listener of its own (same host), and not on the main one.
   let metricsServer: Server | undefined;
   if (config.metrics.enabled && config.metrics.port !== undefined) {
     try {
-      metricsServer = await listen(createMetricsApp(deps.metrics).fetch, config.host, config.metrics.port);
+      metricsServer = await listen(getRequestListener(createMetricsApp(deps.metrics).fetch), config.host, config.metrics.port);
     } catch (error) {
       server.close();
       await deps.close();
@@ -75,10 +75,11 @@ export async function startNodeProxy(config: Config, logger: Logger, options: { 
   };
 }
 
-/** A node:http server for a fetch handler, once it listens. */
-function listen(fetch: (request: Request) => Response | Promise<Response>, hostname: string, port: number): Promise<Server> {
+/** A node:http server for a request listener, once it listens. */
+function listen(listener: RequestListener, hostname: string, port: number): Promise<Server> {
   return new Promise<Server>((resolve, reject) => {
-    const created = serve({ fetch, hostname, port }, () => resolve(created as Server));
-    created.once('error', reject);
+    const server = createServer(listener);
+    server.once('error', reject);
+    server.listen(port, hostname, () => resolve(server));
   });
 }

@@ -25,10 +25,10 @@ export function listenUrlOf(hostname: string, port: number): string {
  * the X-Forwarded-For entry the outermost of them appended. Entries further left are
  * client-supplied and never trusted.
  */
-export function clientAddressFrom(hops: number, peer: (c: Context) => string | undefined): (c: Context) => string | undefined {
+export function clientAddressFrom(hops: number, peer: (request: Request, env: unknown) => string | undefined): (c: Context) => string | undefined {
   return (c) => {
-    if (hops === 0) return peer(c);
-    return trustedForwardedFor(hops, c.req.header('x-forwarded-for'))[0] ?? peer(c);
+    if (hops === 0) return peer(c.req.raw, c.env);
+    return trustedForwardedFor(hops, c.req.header('x-forwarded-for'))[0] ?? peer(c.req.raw, c.env);
   };
 }
 

@@ -7,7 +7,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
-import type { Hono } from 'hono';
+import type { ProxyApp } from '../../src/http/app.js';
 import { base64url } from 'jose';
 import { afterAll, beforeAll, expect } from 'vitest';
 import type { Config } from '../../src/config/schema.js';
@@ -97,7 +97,7 @@ export function fuzzConfig(downstreamUrl: string, overrides: Record<string, unkn
 }
 
 export interface Fixture {
-  readonly app: Hono;
+  readonly app: ProxyApp;
   readonly deps: Awaited<ReturnType<typeof import('../../src/runtime/deps.js').buildDeps>>;
   readonly errors: ErrorLog;
   readonly capsules: CapsuleCodec;

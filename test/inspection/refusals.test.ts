@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { answerResponse } from '../../src/proxy/web-answer.js';
 import { describe, expect, it } from 'vitest';
 import { parseJsonRpcBody } from '../../src/mcp/inspection/jsonrpc.js';
 import type { JsonRpcSummary } from '../../src/mcp/inspection/jsonrpc.js';
@@ -6,7 +6,7 @@ import { checkMcpHeaders } from '../../src/mcp/inspection/mcp-headers.js';
 import {
   bodyTooLargeAnswer,
   headerMismatchAnswer,
-  localResponse,
+  localAnswer,
   malformedBodyAnswer,
   refusedToolCalls,
   toolRefusal,
@@ -106,20 +106,14 @@ describe('other local answers', () => {
     expect(json(answer)).toMatchObject({ id: null, error: { code: -32600 } });
   });
 
-  it('localResponse keeps the headers the proxy set and marks answers no-store', async () => {
-    const app = new Hono();
-    app.post('/', (c) => {
-      c.header('x-request-id', 'req-9');
-      return localResponse(c, malformedBodyAnswer('parse_error'));
-    });
-    app.post('/empty', (c) => localResponse(c, { status: 400, body: null }));
-    const response = await app.request('/', { method: 'POST' });
+  it('localAnswer, as sent, keeps the headers the proxy set and marks answers no-store', async () => {
+    const response = answerResponse(localAnswer(malformedBodyAnswer('parse_error')), { 'x-request-id': 'req-9' });
     expect(response.status).toBe(400);
     expect(response.headers.get('x-request-id')).toBe('req-9');
     expect(response.headers.get('content-type')).toBe('application/json');
     expect(response.headers.get('cache-control')).toBe('no-store');
     expect(((await response.json()) as { error: { code: number } }).error.code).toBe(-32700);
-    const empty = await app.request('/empty', { method: 'POST' });
+    const empty = answerResponse(localAnswer({ status: 400, body: null }), { 'x-request-id': 'req-9' });
     expect(empty.status).toBe(400);
     expect(await empty.text()).toBe('');
     expect(empty.headers.get('content-type')).toBeNull();

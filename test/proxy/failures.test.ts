@@ -2,9 +2,10 @@ import { describe, expect, it } from 'vitest';
 import {
   DownstreamHeadersTimeoutError,
   classifyDownstreamError,
-  downstreamFailureResponse,
+  downstreamFailureAnswer,
   reportDownstreamFailure,
 } from '../../src/proxy/failures.js';
+import { answerResponse } from '../../src/proxy/web-answer.js';
 import { recordingLogger } from './harness.js';
 
 function coded(code: string, message = code): Error {
@@ -42,7 +43,7 @@ describe('classifyDownstreamError', () => {
 
 describe('downstream failure responses', () => {
   it('are JSON-RPC errors with no id, no-store, and nothing about the cause', async () => {
-    const response = downstreamFailureResponse({ status: 504, reason: 'UND_ERR_HEADERS_TIMEOUT' });
+    const response = answerResponse(downstreamFailureAnswer({ status: 504, reason: 'UND_ERR_HEADERS_TIMEOUT' }), {});
     expect(response.status).toBe(504);
     expect(response.headers.get('cache-control')).toBe('no-store');
     const text = await response.text();
@@ -53,7 +54,7 @@ describe('downstream failure responses', () => {
   it('log the cause but not the URL credentials or query', async () => {
     const logger = recordingLogger();
     const target = new URL('http://svc:pw-s3cret@downstream.internal:8080/mcp?api_key=q-s3cret');
-    const response = reportDownstreamFailure(logger, target, 'POST', new TypeError('fetch failed', { cause: coded('ENOTFOUND', 'getaddrinfo ENOTFOUND downstream.internal') }));
+    const response = answerResponse(reportDownstreamFailure(logger, target, 'POST', new TypeError('fetch failed', { cause: coded('ENOTFOUND', 'getaddrinfo ENOTFOUND downstream.internal') })), {});
     expect(response.status).toBe(502);
     const body = await response.text();
     expect(body).not.toContain('downstream.internal');

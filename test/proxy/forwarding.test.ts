@@ -3,7 +3,6 @@ import type { IncomingMessage } from 'node:http';
 import { once } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Hono } from 'hono';
 import { FetchForwarder } from '../../src/proxy/fetch-forwarder.js';
 import type { Forwarder } from '../../src/proxy/forwarder.js';
 import { UndiciForwarder } from '../../src/proxy/undici-forwarder.js';
@@ -39,9 +38,9 @@ const cleanups: Array<() => Promise<void>> = [];
 async function proxiesWith(headersTimeoutMs: number, refused: string) {
   const fetchFallback = new FetchForwarder({ headersTimeoutMs, logger });
   const countingFallback: Forwarder = {
-    forward: (c, request) => {
+    forward: (request, incoming) => {
       fallbackCalls++;
-      return fetchFallback.forward(c, request);
+      return fetchFallback.forward(request, incoming);
     },
     close: () => fetchFallback.close(),
   };
@@ -49,7 +48,7 @@ async function proxiesWith(headersTimeoutMs: number, refused: string) {
   const web = new FetchForwarder({ headersTimeoutMs, logger });
   cleanups.push(() => undici.close(), () => web.close());
 
-  const undiciApp: Hono = proxyApp(undici, downstream.origin, refused);
+  const undiciApp = proxyApp(undici, downstream.origin, refused);
   const served = await serveApp(undiciApp);
   const servedWeb = await serveApp(proxyApp(web, downstream.origin, refused));
   cleanups.push(served.close, servedWeb.close);
@@ -160,7 +159,7 @@ describe.each(KINDS)('forwarding through %s', (kind) => {
     }
   });
 
-  it('forwards the exact body when an earlier handler already parsed it', async () => {
+  it('forwards the exact body when the pipeline already read it', async () => {
     const spaced = '{ "jsonrpc": "2.0",  "id": 7,\n "method": "tools/list" }';
     const response = await send('/parsed/echo', { method: 'POST', headers: { 'content-type': 'application/json' }, body: spaced });
     expect(response.status).toBe(200);
@@ -260,7 +259,7 @@ describe.each(KINDS)('forwarding through %s', (kind) => {
     expect(((await next.json()) as Echo).body).toBe(JSON_RPC);
   });
 
-  it.each(['/touch-before', '/header-after'])('keeps streaming behind middleware that touches the response (%s)', async (prefix) => {
+  it.each(['/touch-before', '/header-after'])('keeps streaming with response headers of the proxy\'s own (%s)', async (prefix) => {
     const id = randomUUID();
     const gate = downstream.gate(id);
     const response = await send(`${prefix}/sse?id=${id}`);

@@ -1,13 +1,17 @@
 import { createServer } from 'node:http';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
-import { serve } from '@hono/node-server';
-import { Hono } from 'hono';
-import type { Context } from 'hono';
+import { getRequestListener } from '@hono/node-server';
+import { jsonAnswer } from '../../src/domain/answer.js';
 import type { LogFields, Logger } from '../../src/observability/logger.js';
 import type { Forwarder } from '../../src/proxy/forwarder.js';
 import { outboundRequestHeaders } from '../../src/proxy/outbound-headers.js';
+import { UndiciForwarder } from '../../src/proxy/undici-forwarder.js';
+import type { Exchange } from '../../src/pipeline/exchange.js';
+import { nodeExchange } from '../../src/pipeline/node-exchange.js';
+import { requestPath } from '../../src/pipeline/route-table.js';
+import { webExchange } from '../../src/pipeline/web-exchange.js';
 
 /** What the downstream saw for one /echo request; it also sends it back as the response body. */
 export interface Echo {
@@ -159,59 +163,81 @@ export async function refusingOrigin(): Promise<string> {
 /** An `identity-headers`-style credential: no Authorization of its own, so a leaked client token would show. */
 export const DOWNSTREAM_CREDENTIAL = { 'x-api-key': 'downstream-key', 'x-forwarded-user': 'alice' };
 
-function targetFor(c: Context, prefix: string, origin: string): URL {
-  const url = new URL(c.req.url);
-  return new URL(`${url.pathname.slice(prefix.length)}${url.search}`, origin);
+/** A proxy under test: its handling of one exchange, served through the real runtime adapters. */
+export interface TestProxy {
+  readonly forwarder: Forwarder;
+  handle<R>(exchange: Exchange<R>): Promise<R>;
+  /** In-process, through the web adapter: the fetch forwarder, or the undici forwarder's portable fallback. */
+  request(path: string, init?: RequestInit): Promise<Response>;
+}
+
+/** Runs a test proxy's handling on a web Request through the web adapter. */
+export function handleWeb(proxy: Pick<TestProxy, 'forwarder' | 'handle'>, request: Request): Promise<Response> {
+  return proxy.handle(webExchange(request, undefined, proxy.forwarder));
+}
+
+/** A test proxy from its handling of one exchange. */
+export function testProxy(forwarder: Forwarder, handle: <R>(exchange: Exchange<R>) => Promise<R>): TestProxy {
+  const proxy: TestProxy = { forwarder, handle, request: (path, init) => handleWeb(proxy, new Request(`http://localhost${path}`, init)) };
+  return proxy;
+}
+
+/** The proxy's own response headers on each test route, as the route pipeline sets them. */
+const RESPONSE_HEADERS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  d: { 'x-request-id': 'req-1' },
+  'touch-before': { 'access-control-allow-origin': '*' },
+  'header-after': { 'x-after': 'late' },
+};
+
+/**
+ * The proxy under test, shaped like the route pipeline uses forwarders:
+ * /d/*        forwards to the downstream with a response header of the proxy's own (a request id);
+ * /touch-before/*, /header-after/*  the same with other headers of its own (CORS, a late one);
+ * /parsed/*   reads the JSON-RPC body first (inspection), then forwards the bytes it read;
+ * /refused/*  forwards to an origin nobody listens on, with credentials in its URL.
+ */
+export function proxyApp(forwarder: Forwarder, downstreamOrigin: string, refusedOrigin: string): TestProxy {
+  return testProxy(forwarder, async <R>(exchange: Exchange<R>): Promise<R> => {
+      const path = requestPath(exchange.target);
+      const queryAt = exchange.target.indexOf('?');
+      const where = path.split('/')[1] ?? '';
+      const target = new URL(`${path.slice(where.length + 1)}${queryAt === -1 ? '' : exchange.target.slice(queryAt)}`, where === 'refused' ? refusedOrigin : downstreamOrigin);
+      let body: Uint8Array | undefined;
+      if (where === 'parsed') {
+        const read = await exchange.readBody(1024 * 1024);
+        const message = read.ok ? (JSON.parse(new TextDecoder().decode(read.body)) as { method?: string }) : {};
+        if (!read.ok || message.method === undefined) return exchange.reply(jsonAnswer(400, { error: 'not JSON-RPC' }), {});
+        body = read.body;
+      }
+      if (where === 'refused') {
+        target.username = 'svc';
+        target.password = 'pw-s3cret';
+      }
+      const sent = await exchange.forward({
+        method: exchange.method,
+        target,
+        headers: outboundRequestHeaders(exchange.headerPairs, { credential: DOWNSTREAM_CREDENTIAL }),
+        responseHeaders: RESPONSE_HEADERS[where] ?? {},
+        ...(body ? { body } : {}),
+      });
+      return sent.result;
+  });
 }
 
 /**
- * The proxy under test, shaped like the MCP layer will use it:
- * /d/*        forwards to the downstream (and sets a proxy header first, as a request-id middleware would);
- * /touch-before/*, /header-after/*  the same behind middleware that touches the response;
- * /parsed/*   reads the JSON-RPC body first (policy inspection), then forwards;
- * /refused/*  forwards to an origin nobody listens on, with credentials in its URL.
+ * Serves a test proxy on 127.0.0.1:0 as the runtime would: an undici forwarder through the Node
+ * adapter, a fetch forwarder through the web adapter on @hono/node-server. A web handler (the
+ * whole app's `fetch`) is served through @hono/node-server.
  */
-export function proxyApp(forwarder: Forwarder, downstreamOrigin: string, refusedOrigin: string): Hono {
-  const app = new Hono();
-  const forward = (c: Context, target: URL) =>
-    forwarder.forward(c, { target, headers: outboundRequestHeaders(c.req.raw.headers, { credential: DOWNSTREAM_CREDENTIAL }) });
-
-  app.use('/d/*', async (c, next) => {
-    c.header('x-request-id', 'req-1');
-    await next();
-  });
-  // Middleware that touches the response around the proxy route: hono/cors uses c.res before next();
-  // header-setting middleware often calls c.header() after it. Either makes Hono clone the handler's Response.
-  app.use('/touch-before/*', async (c, next) => {
-    c.res.headers.set('access-control-allow-origin', '*');
-    await next();
-  });
-  app.use('/header-after/*', async (c, next) => {
-    await next();
-    c.header('x-after', 'late');
-  });
-  app.all('/d/*', (c) => forward(c, targetFor(c, '/d', downstreamOrigin)));
-  app.all('/touch-before/*', (c) => forward(c, targetFor(c, '/touch-before', downstreamOrigin)));
-  app.all('/header-after/*', (c) => forward(c, targetFor(c, '/header-after', downstreamOrigin)));
-  app.all('/parsed/*', async (c) => {
-    const message = await c.req.json<{ method?: string }>();
-    if (message.method === undefined) return c.json({ error: 'not JSON-RPC' }, 400);
-    return forward(c, targetFor(c, '/parsed', downstreamOrigin));
-  });
-  app.all('/refused/*', (c) => {
-    const target = targetFor(c, '/refused', refusedOrigin);
-    target.username = 'svc';
-    target.password = 'pw-s3cret';
-    return forward(c, target);
-  });
-  return app;
-}
-
-/** Serves an app on 127.0.0.1:0 through @hono/node-server, so handlers get Node's raw objects. */
-export async function serveApp(app: Hono): Promise<{ origin: string; close(): Promise<void> }> {
-  const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }) as Server;
-  if (!server.listening) await new Promise((resolve) => server.once('listening', resolve));
-  const { port } = server.address() as AddressInfo;
+export async function serveApp(app: TestProxy | { fetch(request: Request, env?: unknown): Promise<Response> }): Promise<{ origin: string; close(): Promise<void> }> {
+  let listener: RequestListener;
+  if ('fetch' in app) listener = getRequestListener(app.fetch);
+  else if (app.forwarder instanceof UndiciForwarder) {
+    const forwarder = app.forwarder;
+    listener = (incoming, outgoing) => void app.handle(nodeExchange(incoming, outgoing, forwarder));
+  } else listener = getRequestListener((request) => handleWeb(app, request));
+  const server = createServer(listener);
+  const port = await listen(server);
   return {
     origin: `http://127.0.0.1:${port}`,
     close: async () => {

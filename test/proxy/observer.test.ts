@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { Hono, type Context } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FetchForwarder } from '../../src/proxy/fetch-forwarder.js';
 import type { ForwardObserver, Forwarder } from '../../src/proxy/forwarder.js';
 import { outboundRequestHeaders } from '../../src/proxy/outbound-headers.js';
 import { UndiciForwarder } from '../../src/proxy/undici-forwarder.js';
-import { drain, readUntil, recordingLogger, refusingOrigin, serveApp, startDownstream, type Downstream } from './harness.js';
+import type { Exchange } from '../../src/pipeline/exchange.js';
+import { drain, readUntil, recordingLogger, refusingOrigin, serveApp, startDownstream, testProxy, type Downstream, type TestProxy } from './harness.js';
 
 
 /** What the forwarders reported for the requests of one test. */
@@ -38,22 +38,23 @@ const origins = new Map<string, string>();
 const cleanups: Array<() => Promise<void>> = [];
 
 /** Forwards /x/<path>?obs=<id> to the downstream (or /refused/… nowhere), reporting to observer <id>. */
-function observedApp(forwarder: Forwarder): Hono {
-  const app = new Hono();
-  app.all('/:where/*', (c: Context) => {
-    const url = new URL(c.req.url);
-    const where = c.req.param('where') ?? '';
+function observedApp(forwarder: Forwarder): TestProxy {
+  return testProxy(forwarder, async <R>(exchange: Exchange<R>): Promise<R> => {
+    const url = new URL(exchange.target, 'http://proxy.invalid');
+    const where = url.pathname.split('/')[1] ?? '';
     const origin = where === 'refused' ? refused : downstream.origin;
     const target = new URL(`${url.pathname.slice(where.length + 1)}${url.search}`, origin);
     const observer = observers.get(url.searchParams.get('obs') ?? '');
-    return forwarder.forward(c, {
+    const sent = await exchange.forward({
+      method: exchange.method,
       target,
-      headers: outboundRequestHeaders(c.req.raw.headers, { credential: {}, requestId: 'observed-1' }),
+      headers: outboundRequestHeaders(exchange.headerPairs, { credential: {}, requestId: 'observed-1' }),
+      responseHeaders: {},
       requestId: 'observed-1',
       ...(observer ? { observer } : {}),
     });
+    return sent.result;
   });
-  return app;
 }
 
 beforeAll(async () => {

@@ -2,16 +2,17 @@ import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import { once } from 'node:events';
-import { Hono } from 'hono';
+import { jsonAnswer } from '../../src/domain/answer.js';
+import type { Exchange } from '../../src/pipeline/exchange.js';
+import { requestPath } from '../../src/pipeline/route-table.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { idKey } from '../../src/mcp/inspection/jsonrpc.js';
 import { toolsListResponseRewrite } from '../../src/mcp/inspection/tools-list-filter.js';
 import { FetchForwarder } from '../../src/proxy/fetch-forwarder.js';
 import type { ForwardRequest, Forwarder } from '../../src/proxy/forwarder.js';
 import { outboundRequestHeaders, type OutboundHeaders } from '../../src/proxy/outbound-headers.js';
-import { readRequestBody } from '../../src/proxy/request-body.js';
 import { UndiciForwarder } from '../../src/proxy/undici-forwarder.js';
-import { drain, readUntil, recordingLogger, serveApp, startDownstream } from './harness.js';
+import { drain, readUntil, recordingLogger, serveApp, startDownstream, testProxy, type TestProxy } from './harness.js';
 import { TOOLS, startMcpDownstream } from './mcp-downstream.js';
 import type { McpDownstream, Seen } from './mcp-downstream.js';
 
@@ -19,7 +20,7 @@ const CHALLENGE = 'Bearer error="invalid_token", resource_metadata="https://prox
 
 type Extras = Partial<Pick<ForwardRequest, 'body' | 'transformResponse' | 'retryOnUnauthorized'>>;
 interface Case {
-  /** Read the body with readRequestBody first (as the MCP route will). */
+  /** Read the body through the exchange first and forward the bytes read (as the MCP route does). */
   read?: boolean;
   maxBytes?: number;
   extras?: (body: Uint8Array | undefined) => Extras;
@@ -33,22 +34,22 @@ function newCase(config: Case): string {
 }
 
 /** Forwards /p/<path> to the downstream, with per-request options chosen by the `x-case` header. */
-function inspectingApp(forwarder: Forwarder, origin: string): Hono {
-  const app = new Hono();
-  app.all('/p/*', async (c) => {
-    const caseId = c.req.header('x-case') ?? 'none';
+function inspectingApp(forwarder: Forwarder, origin: string): TestProxy {
+  return testProxy(forwarder, async <R>(exchange: Exchange<R>): Promise<R> => {
+    const caseId = exchange.headers.get('x-case') ?? 'none';
     const config = cases.get(caseId) ?? {};
     let body: Uint8Array | undefined;
     if (config.read) {
-      const read = await readRequestBody(c, config.maxBytes ?? 4 * 1024 * 1024);
-      if (!read.ok) return c.json({ error: read.reason }, 413);
+      const read = await exchange.readBody(config.maxBytes ?? 4 * 1024 * 1024);
+      if (!read.ok) return exchange.reply(jsonAnswer(413, { error: read.reason }), {});
       body = read.body;
     }
-    const target = new URL(`${new URL(c.req.url).pathname.slice(2)}?case=${caseId}`, origin);
-    const headers = outboundRequestHeaders(c.req.raw.headers, { credential: { authorization: 'Bearer stale' } });
-    return forwarder.forward(c, { target, headers, unauthorizedChallenge: CHALLENGE, ...config.extras?.(body) });
+    const target = new URL(`${requestPath(exchange.target).slice(2)}?case=${caseId}`, origin);
+    const headers = outboundRequestHeaders(exchange.headerPairs, { credential: { authorization: 'Bearer stale' } });
+    const extras = config.extras?.(body) ?? {};
+    const sent = await exchange.forward({ method: exchange.method, target, headers, responseHeaders: {}, unauthorizedChallenge: CHALLENGE, ...(body ? { body } : {}), ...extras });
+    return sent.result;
   });
-  return app;
 }
 
 const isAllowed = (name: string) => !name.startsWith('delete_');
@@ -262,7 +263,7 @@ describe.each(KINDS)('request bodies through %s', (kind) => {
     expect(echoed.headers['transfer-encoding']).toBeUndefined();
   });
 
-  it('re-sends a body read by readRequestBody when no explicit body is given', async () => {
+  it('re-sends the body the exchange read, byte for byte with its length', async () => {
     const payload = `{"jsonrpc":"2.0","id":3,"method":"ping","pad":"${'x'.repeat(200_000)}"}`;
     const caseId = newCase({ read: true });
     const response = await send('/p/echo', { method: 'POST', headers: { 'content-type': 'application/json', 'x-case': caseId }, body: payload });
@@ -315,14 +316,17 @@ describe.each(['undici (served)', 'fetch (served)'] as const)('client disconnect
       kind === 'undici (served)'
         ? new UndiciForwarder({ headersTimeoutMs: 2000, logger: recordingLogger(), closeGraceMs: 50 })
         : new FetchForwarder({ headersTimeoutMs: 2000, logger: recordingLogger() });
-    const app = new Hono();
-    app.get('/sse', (c) =>
-      forwarder.forward(c, {
-        target: new URL(`/sse${new URL(c.req.url).search}`, plain.origin),
+    const app = testProxy(forwarder, async <R>(exchange: Exchange<R>): Promise<R> => {
+      const search = exchange.target.slice(exchange.target.indexOf('?'));
+      const sent = await exchange.forward({
+        method: exchange.method,
+        target: new URL(`/sse${search}`, plain.origin),
         headers: {},
+        responseHeaders: {},
         transformResponse: toolsListResponseRewrite({ requestIds: 'any', isAllowed }),
-      }),
-    );
+      });
+      return sent.result;
+    });
     const served = await serveApp(app);
     try {
       const id = randomUUID();

@@ -152,7 +152,7 @@ describe('the bundled command line', () => {
     const { calls, sources } = keepNamesCallsBySource();
     const packageOf = (source: string) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(source)?.[1];
     // The request path is in the bundle, mapped: the check below is not vacuous.
-    for (const file of ['src/http/mcp-routes.ts', 'src/proxy/', 'node_modules/hono/', 'node_modules/undici/']) {
+    for (const file of ['src/pipeline/route-pipeline.ts', 'src/pipeline/node-exchange.ts', 'src/proxy/', 'node_modules/undici/']) {
       expect([...sources].some((source) => source.includes(file)), file).toBe(true);
     }
     const outside = [...calls.keys()].filter((source) => !KEEP_NAMES_PACKAGES.includes(packageOf(source) ?? ''));

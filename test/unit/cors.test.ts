@@ -1,26 +1,31 @@
 import { Hono } from 'hono';
-import { describe, expect, it } from 'vitest';
-import { apiCors, mcpCors } from '../../src/http/cors.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ProxyApp } from '../../src/http/app.js';
+import { apiCors } from '../../src/http/cors.js';
+import type { BuiltDeps } from '../../src/runtime/deps.js';
+import { inProcessApp, testConfig } from '../support/deps.js';
 
-function appWith(middleware: typeof apiCors) {
-  const app = new Hono();
-  app.use('/mcp', middleware());
-  app.all('/mcp', (c) => c.json({ ok: true }));
-  return app;
-}
+const PING = '{"jsonrpc":"2.0","id":1,"method":"ping"}';
 
 describe('CORS on the MCP routes', () => {
-  const app = appWith(mcpCors);
+  // A public route whose server is not listening: a request that reaches forwarding gets 502.
+  let app: ProxyApp;
+  let deps: BuiltDeps;
+  beforeAll(async () => {
+    ({ app, deps } = await inProcessApp(testConfig({ routes: [{ url: 'http://127.0.0.1:9/mcp', auth: 'none', allowedOrigins: ['*'] }] })));
+  });
+  afterAll(() => deps.close());
 
   it('answers a browser (Origin sent) with the CORS headers', async () => {
-    const response = await app.request('/mcp', { method: 'POST', headers: { origin: 'https://inspector.example' } });
+    const response = await app.request('/mcp', { method: 'POST', headers: { origin: 'https://inspector.example' }, body: PING });
+    expect(response.status).toBe(502);
     expect(response.headers.get('access-control-allow-origin')).toBe('*');
     expect(response.headers.get('access-control-expose-headers')).toContain('WWW-Authenticate');
   });
 
   it('leaves them off for clients outside a browser (no Origin)', async () => {
-    const response = await app.request('/mcp', { method: 'POST' });
-    expect(response.status).toBe(200);
+    const response = await app.request('/mcp', { method: 'POST', body: PING });
+    expect(response.status).toBe(502);
     expect(response.headers.get('access-control-allow-origin')).toBeNull();
   });
 
@@ -30,11 +35,15 @@ describe('CORS on the MCP routes', () => {
       const response = await app.request('/mcp', { method: 'OPTIONS', headers });
       expect(response.status).toBe(204);
       expect(response.headers.get('access-control-allow-methods')).toContain('POST');
+      expect(response.headers.get('access-control-allow-headers')).toContain('Mcp-Session-Id');
     }
   });
 
   it('differs from the OAuth endpoints, which always carry them', async () => {
-    const response = await appWith(apiCors).request('/mcp', { method: 'POST' });
+    const oauth = new Hono();
+    oauth.use('/token', apiCors());
+    oauth.post('/token', (c) => c.json({ ok: true }));
+    const response = await oauth.request('/token', { method: 'POST' });
     expect(response.headers.get('access-control-allow-origin')).toBe('*');
   });
 });

@@ -1,11 +1,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Hono } from 'hono';
+import type { ProxyApp } from '../../src/http/app.js';
 import { inProcessApp, testConfig } from '../support/deps.js';
 
 const ISSUER = 'https://proxy.example.com';
 
 describe('metadata documents', () => {
-  let app: Hono;
+  let app: ProxyApp;
   beforeAll(async () => {
     ({ app } = await inProcessApp(testConfig({ scopes: 'mcp:read mcp:write' })));
   });
@@ -68,7 +68,7 @@ describe('metadata documents', () => {
 });
 
 describe('dynamic client registration', () => {
-  let app: Hono;
+  let app: ProxyApp;
   beforeAll(async () => {
     ({ app } = await inProcessApp());
   });
@@ -144,7 +144,7 @@ describe('dynamic client registration', () => {
 });
 
 describe('token endpoint input', () => {
-  let app: Hono;
+  let app: ProxyApp;
   beforeAll(async () => {
     ({ app } = await inProcessApp());
   });

@@ -1,8 +1,11 @@
-import { Hono } from 'hono';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, loadConfigFromEnv } from '../../src/config/load.js';
 import { BASE_ENV, configProblems as problems } from '../support/config-problems.js';
-import { allowedOriginsFor, originGuard, rebindingGuards } from '../../src/mcp/origin-guard.js';
+import { allowedOriginsFor } from '../../src/mcp/origin-guard.js';
+import { createApp } from '../../src/http/app.js';
+import { FetchForwarder } from '../../src/proxy/fetch-forwarder.js';
+import { buildDeps } from '../../src/runtime/deps.js';
+import { LogCapture } from '../support/stack.js';
 
 const ENV = { ...BASE_ENV, CAPSULE_MCP_URL: 'http://mcp-server:3000/mcp' };
 
@@ -46,49 +49,74 @@ describe('allowed origins of a route', () => {
   });
 });
 
+/**
+ * The real app in-process with one route configured by `env`, pointing where nothing listens:
+ * a request the checks let through reaches forwarding (502), a refused one gets 403.
+ */
+async function appFor(env: Record<string, string>) {
+  const logs = new LogCapture();
+  const deps = await buildDeps(loadConfigFromEnv({ ...ENV, CAPSULE_MCP_URL: 'http://127.0.0.1:9/mcp', ...env }), {
+    logger: logs.logger,
+    createForwarder: (headersTimeoutMs) => new FetchForwarder({ headersTimeoutMs, logger: logs.logger }),
+  });
+  const app = createApp(deps);
+  const refused = (header: string) => logs.lines.map((line) => JSON.parse(line) as Record<string, string>).filter((entry) => entry['msg'] === `request ${header} refused`).map((entry) => entry[header]);
+  return { app, refused, close: () => deps.close() };
+}
+
+const REACHED = 502;
+const PING = '{"jsonrpc":"2.0","id":1,"method":"ping"}';
+
 describe('the origin check', () => {
-  const refused: string[] = [];
-  const app = new Hono();
-  app.use('/mcp', originGuard(new Set(['https://app.example.com', 'http://localhost:6274']), (_c, _header, origin) => refused.push(origin)));
-  app.all('/mcp', (c) => c.json({ reached: true }));
-  const send = (origin?: string) => app.request('/mcp', { method: 'POST', headers: origin === undefined ? {} : { origin } });
+  let origins: Awaited<ReturnType<typeof appFor>>;
+  beforeAll(async () => {
+    origins = await appFor({ CAPSULE_DOWNSTREAM_AUTH: 'none', CAPSULE_ALLOWED_ORIGINS: 'https://app.example.com, http://localhost:6274' });
+  });
+  afterAll(() => origins.close());
+  const send = (origin?: string) => origins.app.request('/mcp', { method: 'POST', headers: origin === undefined ? {} : { origin }, body: PING });
 
   it('lets requests without Origin and listed origins through, compared serialized', async () => {
     for (const origin of [undefined, 'https://app.example.com', 'HTTPS://APP.EXAMPLE.COM:443', 'http://localhost:6274']) {
-      expect((await send(origin)).status, origin).toBe(200);
+      expect((await send(origin)).status, origin).toBe(REACHED);
     }
-    expect(refused).toEqual([]);
+    expect(origins.refused('origin')).toEqual([]);
   });
 
   it('answers any other origin, null and garbage included, with 403 and a JSON-RPC error without id', async () => {
-    for (const origin of ['https://app.example.com:8443', 'http://app.example.com', 'https://evil.example', 'null', 'not an origin', '']) {
+    const sent = ['https://app.example.com:8443', 'http://app.example.com', 'https://evil.example', 'null', 'not an origin', ''];
+    for (const origin of sent) {
       const response = await send(origin);
       expect(response.status, origin).toBe(403);
       expect(await response.json()).toEqual({ jsonrpc: '2.0', id: null, error: { code: -32000, message: expect.any(String) } });
     }
-    expect(refused).toHaveLength(6);
+    expect(origins.refused('origin')).toEqual(sent);
   });
 });
 
 describe('the Host check', () => {
-  function appFor(env: Record<string, string>) {
-    const { route, publicUrl } = routeFor(env);
-    const app = new Hono();
-    const guards = rebindingGuards(route, publicUrl, () => {});
-    if (guards.length) app.use('/mcp', ...guards);
-    app.all('/mcp', (c) => c.json({ reached: true }));
-    return (host: string) => app.request('http://ignored/mcp', { method: 'POST', headers: { host } });
+  async function sendWith(env: Record<string, string>, hosts: readonly string[]): Promise<number[]> {
+    const { app, close } = await appFor(env);
+    try {
+      const statuses: number[] = [];
+      for (const host of hosts) statuses.push((await app.request('http://ignored/mcp', { method: 'POST', headers: { host }, body: PING })).status);
+      return statuses;
+    } finally {
+      await close();
+    }
   }
 
   it('applies where the public URL is on loopback and origins are limited: other host names are refused, loopback ones on any port pass', async () => {
-    const send = appFor({ CAPSULE_PUBLIC_URL: 'http://localhost:8080', CAPSULE_DOWNSTREAM_AUTH: 'none' });
-    for (const host of ['localhost:8080', 'localhost', '127.0.0.1:9', '[::1]:8080', 'LocalHost:8080']) expect((await send(host)).status, host).toBe(200);
-    for (const host of ['evil.example.com', 'evil.example.com:8080', 'localhost.evil.example', '127.0.0.1.nip.io:8080']) expect((await send(host)).status, host).toBe(403);
+    const env = { CAPSULE_PUBLIC_URL: 'http://localhost:8080', CAPSULE_DOWNSTREAM_AUTH: 'none' };
+    const loopback = ['localhost:8080', 'localhost', '127.0.0.1:9', '[::1]:8080', 'LocalHost:8080'];
+    expect(await sendWith(env, loopback)).toEqual(loopback.map(() => REACHED));
+    const others = ['evil.example.com', 'evil.example.com:8080', 'localhost.evil.example', '127.0.0.1.nip.io:8080'];
+    expect(await sendWith(env, others)).toEqual(others.map(() => 403));
   });
 
   it('does not apply behind a public origin, nor where any origin is allowed', async () => {
-    expect((await appFor({ CAPSULE_DOWNSTREAM_AUTH: 'none' })('internal-name:8080')).status).toBe(200);
-    expect((await appFor({ CAPSULE_PUBLIC_URL: 'http://localhost:8080' })('evil.example.com')).status).toBe(200);
-    expect((await appFor({ CAPSULE_PUBLIC_URL: 'http://localhost:8080', CAPSULE_DOWNSTREAM_AUTH: 'none', CAPSULE_ALLOWED_ORIGINS: '*' })('evil.example.com')).status).toBe(200);
+    expect(await sendWith({ CAPSULE_DOWNSTREAM_AUTH: 'none' }, ['internal-name:8080'])).toEqual([REACHED]);
+    // Here the route needs the proxy's token: reached means the 401 of authentication, not a 403.
+    expect(await sendWith({ CAPSULE_PUBLIC_URL: 'http://localhost:8080' }, ['evil.example.com'])).toEqual([401]);
+    expect(await sendWith({ CAPSULE_PUBLIC_URL: 'http://localhost:8080', CAPSULE_DOWNSTREAM_AUTH: 'none', CAPSULE_ALLOWED_ORIGINS: '*' }, ['evil.example.com'])).toEqual([REACHED]);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { requestIdSource } from '../../src/http/access-log.js';
+import { requestIdSource } from '../../src/observability/request-id.js';
 
 describe('requestIdSource', () => {
   it('makes well-formed ids that never repeat, within a process and across processes', () => {

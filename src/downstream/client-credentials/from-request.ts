@@ -1,3 +1,5 @@
+import type { HeaderSource } from '../../domain/header-source.js';
+
 /** The request headers that carry a caller's own client credentials, unless configured otherwise. */
 export const DEFAULT_CREDENTIAL_HEADERS = { clientId: 'X-Client-Id', clientSecret: 'X-Client-Secret' } as const;
 
@@ -28,7 +30,7 @@ function valid(value: string | null, maxLength: number): value is string {
  * missing, empty, too long or not printable ASCII; the values are never echoed anywhere.
  * The caller must strip both headers before the request goes downstream.
  */
-export function credentialsFromRequest(headers: Headers, names: CredentialHeaderNames = DEFAULT_CREDENTIAL_HEADERS): RequestCredentials | undefined {
+export function credentialsFromRequest(headers: HeaderSource, names: CredentialHeaderNames = DEFAULT_CREDENTIAL_HEADERS): RequestCredentials | undefined {
   const clientId = headers.get(names.clientId);
   const clientSecret = headers.get(names.clientSecret);
   if (!valid(clientId, MAX_CLIENT_ID_LENGTH) || !valid(clientSecret, MAX_CLIENT_SECRET_LENGTH)) return undefined;

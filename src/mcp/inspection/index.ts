@@ -24,7 +24,7 @@ export {
   malformedBodyAnswer,
   headerMismatchAnswer,
   bodyTooLargeAnswer,
-  localResponse,
+  localAnswer,
   PARSE_ERROR_CODE,
   INVALID_REQUEST_CODE,
   TOOL_NOT_AVAILABLE_CODE,

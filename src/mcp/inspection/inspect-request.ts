@@ -1,13 +1,14 @@
-import type { Context } from 'hono';
+import type { Answer } from '../../domain/answer.js';
+import type { HeaderSource } from '../../domain/header-source.js';
+import type { BodyRead } from '../../net/capped-body.js';
 import type { ResponseRewrite } from '../../proxy/forwarder.js';
-import { readRequestBody } from '../../proxy/request-body.js';
 import { DEFAULT_MAX_REQUEST_BODY_BYTES, parseJsonRpcBody, toolsListRequestIds } from './jsonrpc.js';
 import type { JsonRpcMessageSummary, JsonRpcSummary } from './jsonrpc.js';
 import { checkMcpHeaders } from './mcp-headers.js';
 import {
   bodyTooLargeAnswer,
   headerMismatchAnswer,
-  localResponse,
+  localAnswer,
   malformedBodyAnswer,
   refusedToolCalls,
   toolRefusal,
@@ -35,11 +36,18 @@ export type InspectionRefusal =
   | 'header_mismatch'
   | 'tool_refused';
 
+/** What inspection reads of the request: its method, headers, and a capped read of its body. */
+export interface InspectedRequest {
+  readonly method: string;
+  readonly headers: HeaderSource;
+  readBody(maxBytes: number): Promise<BodyRead>;
+}
+
 export type Inspection =
   | {
       readonly kind: 'answer';
       /** Send this instead of forwarding. */
-      readonly response: Response;
+      readonly answer: Answer;
       readonly reason: InspectionRefusal;
       readonly summary?: JsonRpcSummary;
       readonly refused?: readonly JsonRpcMessageSummary[];
@@ -59,7 +67,7 @@ export type Inspection =
  * a GET that resumes a stream (Last-Event-ID) gets the filter in 'any' mode, since its
  * requests were never seen; other methods pass.
  */
-export async function inspectMcpRequest(c: Context, options: InspectionOptions = {}): Promise<Inspection> {
+export async function inspectMcpRequest(request: InspectedRequest, options: InspectionOptions = {}): Promise<Inspection> {
   const { isAllowed } = options;
   const filterOptions = {
     isAllowed: isAllowed ?? (() => true),
@@ -68,33 +76,33 @@ export async function inspectMcpRequest(c: Context, options: InspectionOptions =
     ...(options.onFiltered ? { onFiltered: options.onFiltered } : {}),
   };
 
-  if (c.req.method !== 'POST') {
-    if (c.req.method === 'GET' && isAllowed !== undefined && c.req.header('last-event-id') !== undefined) {
+  if (request.method !== 'POST') {
+    if (request.method === 'GET' && isAllowed !== undefined && request.headers.get('last-event-id') !== null) {
       return { kind: 'forward', forward: { transformResponse: toolsListResponseRewrite({ requestIds: 'any', ...filterOptions }) } };
     }
     return { kind: 'forward', forward: {} };
   }
 
   const maxBytes = options.maxBodyBytes ?? DEFAULT_MAX_REQUEST_BODY_BYTES;
-  const read = await readRequestBody(c, maxBytes);
+  const read = await request.readBody(maxBytes);
   if (!read.ok) {
     const answer = read.reason === 'too_large' ? bodyTooLargeAnswer(maxBytes) : ({ status: 400, body: null } as const);
-    return { kind: 'answer', response: localResponse(c, answer), reason: read.reason };
+    return { kind: 'answer', answer: localAnswer(answer), reason: read.reason };
   }
 
   const parsed = parseJsonRpcBody(read.body);
-  if (!parsed.ok) return { kind: 'answer', response: localResponse(c, malformedBodyAnswer(parsed.error)), reason: parsed.error };
+  if (!parsed.ok) return { kind: 'answer', answer: localAnswer(malformedBodyAnswer(parsed.error)), reason: parsed.error };
   const { summary } = parsed;
 
-  const headers = checkMcpHeaders(c.req.raw.headers, summary);
+  const headers = checkMcpHeaders(request.headers, summary);
   if (!headers.ok) {
-    return { kind: 'answer', response: localResponse(c, headerMismatchAnswer(headers, summary)), reason: 'header_mismatch', summary };
+    return { kind: 'answer', answer: localAnswer(headerMismatchAnswer(headers, summary)), reason: 'header_mismatch', summary };
   }
 
   if (isAllowed === undefined) return { kind: 'forward', forward: { body: read.body }, summary };
   const refused = refusedToolCalls(summary, isAllowed);
   if (refused.length > 0) {
-    return { kind: 'answer', response: localResponse(c, toolRefusal(summary, refused)), reason: 'tool_refused', summary, refused };
+    return { kind: 'answer', answer: localAnswer(toolRefusal(summary, refused)), reason: 'tool_refused', summary, refused };
   }
   const listIds = toolsListRequestIds(summary);
   if (listIds.size === 0) return { kind: 'forward', forward: { body: read.body }, summary };

@@ -1,3 +1,4 @@
+import type { HeaderSource } from '../../domain/header-source.js';
 import { decodeBase64 } from '../../crypto/encoding.js';
 import type { JsonRpcSummary } from './jsonrpc.js';
 
@@ -32,10 +33,8 @@ export type McpHeaderCheck =
       readonly reason: 'batch' | 'malformed' | 'mismatch';
     };
 
-/** `Headers`, or anything with the same lookup (names are matched case-insensitively by it). */
-export interface HeaderSource {
-  get(name: string): string | null;
-}
+
+export type { HeaderSource };
 
 const OK: McpHeaderCheck = { ok: true };
 const SENTINEL = /^=\?base64\?([A-Za-z0-9+/]*={0,2})\?=$/;

@@ -1,4 +1,4 @@
-import type { Context } from 'hono';
+import { emptyAnswer, jsonAnswer, type Answer } from '../../domain/answer.js';
 import type { JsonRpcMessageSummary, JsonRpcParseErrorKind, JsonRpcSummary } from './jsonrpc.js';
 import type { McpHeaderCheck } from './mcp-headers.js';
 
@@ -105,8 +105,7 @@ export function bodyTooLargeAnswer(maxBytes: number): LocalAnswer {
   return { status: 413, body: errorJson(undefined, INVALID_REQUEST_CODE, `Request body larger than ${maxBytes} bytes`) };
 }
 
-/** The answer as a Response that keeps the headers the proxy set with `c.header()` (request id …). */
-export function localResponse(c: Context, answer: LocalAnswer): Response {
-  if (answer.body === null) return c.body(null, answer.status, { 'cache-control': 'no-store' });
-  return c.body(answer.body, answer.status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+/** The JSON-RPC answer as the proxy sends it. */
+export function localAnswer(answer: LocalAnswer): Answer {
+  return answer.body === null ? emptyAnswer(answer.status) : jsonAnswer(answer.status, answer.body);
 }
