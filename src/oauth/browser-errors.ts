@@ -1,10 +1,9 @@
-import { ProblemError } from '../domain/errors.js';
-
 /**
  * Errors of the browser-facing endpoints. Before the client and its redirect
  * URI are validated the user sees a page and is never redirected (OAuth 2.1
  * §4.1.2.1); after, the error goes back to the client with `state` and `iss`.
  */
+import { ProblemError } from '../domain/errors.js';
 
 /** The OAuth code a page's status stands for, so the log names a page's error as it names a redirect's. */
 function pageCode(status: number): string {
