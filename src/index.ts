@@ -8,6 +8,7 @@ export { ENV_BINDINGS } from './config/env.js';
 export type { Config, ConfigInput } from './config/schema.js';
 export { KeyRing, generateMasterKey } from './crypto/keyring.js';
 export { CapsuleCodec, CapsuleError } from './crypto/capsule.js';
+export { ProblemError, loggedError, type LoggedError } from './domain/errors.js';
 export { MemoryReplayStore } from './store/replay-store.js';
 export type { ReplayStore } from './store/replay-store.js';
 export { createLogger } from './observability/logger.js';

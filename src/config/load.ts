@@ -3,15 +3,25 @@ import { extname } from 'node:path';
 import { createRequire } from 'node:module';
 import type { z } from 'zod';
 import { applyEnvAliases, bindingFor, configInputFromEnv, ENV_BINDINGS, type Env } from './env.js';
+import { ProblemError } from '../domain/errors.js';
 import { configSchema, type Config } from './schema.js';
 import { requiredBy, settingsAt, unknownKeyProblem } from './unknown-keys.js';
 
-export class ConfigError extends Error {
-  readonly problems: readonly string[];
-  constructor(problems: readonly string[]) {
-    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    this.name = 'ConfigError';
-    this.problems = problems;
+/** The settings cannot be used; each problem names the setting (or variable) and what is wrong with it. */
+export class ConfigError extends ProblemError {
+  override readonly name = 'ConfigError';
+  declare readonly code: 'invalid_configuration';
+  declare readonly detail: string;
+
+  constructor(
+    readonly problems: readonly string[],
+    cause?: unknown,
+  ) {
+    super('invalid_configuration', 'The configuration is invalid.', {
+      detail: problems.join('; '),
+      cause,
+      message: `Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    });
   }
 }
 
@@ -107,12 +117,13 @@ export function readConfigFile(path: string, read: (path: string) => string = (p
   try {
     text = read(path);
   } catch (error) {
-    throw new ConfigError([`CAPSULE_CONFIG: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`]);
+    throw new ConfigError([`CAPSULE_CONFIG: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`], error);
   }
   let parsed: unknown;
   try {
     parsed = extname(path).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text);
   } catch (error) {
+    // No cause: the parser's message goes on to quote the file, and the file holds secrets.
     throw new ConfigError([`CAPSULE_CONFIG: ${path} is not valid ${extname(path) === '.json' ? 'JSON' : 'YAML'}: ${(error as Error).message.split('\n')[0]}`]);
   }
   if (!isPlainObject(parsed)) throw new ConfigError([`CAPSULE_CONFIG: ${path} must hold an object of settings`]);

@@ -2,17 +2,25 @@ import { CompactEncrypt, compactDecrypt, decodeProtectedHeader } from 'jose';
 import { LRUCache } from 'lru-cache';
 import { capsuleSchemas, type CapsulePayload } from '../domain/capsule-schemas.js';
 import type { Clock } from '../domain/clock.js';
+import { ProblemError } from '../domain/errors.js';
 import type { CapsuleKind, KeyRing } from './keyring.js';
 
 /**
  * One error for every way a capsule can fail to open, so a caller (and an
- * attacker) learns nothing about why; `reason` is for the log only.
+ * attacker) learns nothing about why; the reason is the detail, for the log only.
  */
-export class CapsuleError extends Error {
-  readonly code = 'invalid_capsule';
-  constructor(readonly reason: string) {
-    super('invalid or expired capsule');
-    this.name = 'CapsuleError';
+export class CapsuleError extends ProblemError {
+  override readonly name = 'CapsuleError';
+  declare readonly code: 'invalid_capsule';
+  declare readonly detail: string;
+
+  constructor(reason: string, cause?: unknown) {
+    super('invalid_capsule', 'invalid or expired capsule', { detail: reason, cause });
+  }
+
+  /** The detail, under the name callers of earlier versions read it by. */
+  get reason(): string {
+    return this.detail;
   }
 }
 
@@ -61,8 +69,8 @@ export class CapsuleCodec {
     let header;
     try {
       header = decodeProtectedHeader(capsule);
-    } catch {
-      throw new CapsuleError('malformed protected header');
+    } catch (error) {
+      throw new CapsuleError('malformed protected header', error);
     }
     if (header.typ !== typFor(kind)) throw new CapsuleError(`expected ${typFor(kind)}, got ${String(header.typ)}`);
     if (header.alg !== 'dir' || header.enc !== 'A256GCM') throw new CapsuleError('unexpected algorithm');
@@ -75,15 +83,15 @@ export class CapsuleCodec {
         keyManagementAlgorithms: ['dir'],
         contentEncryptionAlgorithms: ['A256GCM'],
       }));
-    } catch {
-      throw new CapsuleError('decryption failed');
+    } catch (error) {
+      throw new CapsuleError('decryption failed', error);
     }
 
     let json: unknown;
     try {
       json = JSON.parse(decoder.decode(plaintext));
-    } catch {
-      throw new CapsuleError('payload is not JSON');
+    } catch (error) {
+      throw new CapsuleError('payload is not JSON', error);
     }
     const parsed = capsuleSchemas[kind].safeParse(json);
     if (!parsed.success) throw new CapsuleError(`payload does not match the ${kind} schema`);

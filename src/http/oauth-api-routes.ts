@@ -4,6 +4,7 @@ import { requestIdOf } from './access-log.js';
 import { apiCors } from './cors.js';
 import { RateLimiter, rateLimitKey } from '../store/rate-limit.js';
 import { auditUser } from '../observability/audit.js';
+import { loggedCause } from '../domain/errors.js';
 import { authenticateClient } from '../oauth/client-auth.js';
 import { PATHS, type Endpoints } from '../oauth/endpoints.js';
 import { invalidClientMetadata, OAuthError, serverError, tooManyRequests, unsupportedGrantType } from '../oauth/errors.js';
@@ -146,13 +147,13 @@ export function apiRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
   });
 
   app.onError((error, c) => {
-    const oauthError = error instanceof OAuthError ? error : serverError(error instanceof Error ? error.message : String(error));
+    const oauthError = error instanceof OAuthError ? error : serverError(error instanceof Error ? error.message : String(error), error);
     const requestId = requestIdOf(c);
-    if (oauthError.status >= 500) logger.error('token endpoint failure', { error: oauthError.error, detail: oauthError.detail ?? oauthError.message, request_id: requestId });
-    else logger.info('oauth request refused', { path: c.req.path, error: oauthError.error, detail: oauthError.detail, request_id: requestId });
+    if (oauthError.status >= 500) logger.error('token endpoint failure', { error: oauthError.code, detail: oauthError.detail ?? oauthError.message, ...loggedCause(oauthError), request_id: requestId });
+    else logger.info('oauth request refused', { path: c.req.path, error: oauthError.code, detail: oauthError.detail, ...loggedCause(oauthError), request_id: requestId });
     if (c.req.path === PATHS.token) {
-      deps.metrics.tokenErrors.inc({ error: oauthError.error });
-      deps.audit.record({ event: 'token_refused', status: oauthError.status, outcome: 'denied', reason: oauthError.error, request_id: requestId });
+      deps.metrics.tokenErrors.inc({ error: oauthError.code });
+      deps.audit.record({ event: 'token_refused', status: oauthError.status, outcome: 'denied', reason: oauthError.code, request_id: requestId });
     }
     const headers: Record<string, string> = { ...NO_STORE };
     if (oauthError.challenge) headers['WWW-Authenticate'] = oauthError.challenge;

@@ -1,6 +1,7 @@
 import { Hono, type Context } from 'hono';
 import { isLoopbackHost } from '../net/loopback.js';
 import { CapsuleError } from '../crypto/capsule.js';
+import { loggedCause } from '../domain/errors.js';
 import { rateLimitKey } from '../store/rate-limit.js';
 import type { AuthorizationRequest } from '../domain/capsule-schemas.js';
 import { randomToken, shortDigest } from '../crypto/encoding.js';
@@ -36,7 +37,7 @@ function loopbackAliasOfIssuer(host: string | undefined, issuer: string): boolea
 
 /** How a failed sign-in callback is counted: refused by someone, failed, or not a valid callback at all. */
 function loginFailure(error: unknown): LoginResult {
-  if (error instanceof RedirectToClient) return error.error === 'access_denied' ? 'denied' : 'error';
+  if (error instanceof RedirectToClient) return error.code === 'access_denied' ? 'denied' : 'error';
   return error instanceof ErrorPage && error.status < 500 ? 'rejected' : 'error';
 }
 
@@ -56,7 +57,7 @@ export function browserRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
       return await capsules.open(kind, value);
     } catch (error) {
       if (error instanceof CapsuleError) {
-        logger.debug('capsule refused', { kind, reason: error.reason });
+        logger.debug('capsule refused', { kind, reason: error.detail });
         return undefined;
       }
       throw error;
@@ -100,7 +101,7 @@ export function browserRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
         endpoints.callback,
       );
     } catch (error) {
-      throw new RedirectToClient(request.redirect_uri, request.state, 'temporarily_unavailable', 'The identity provider is unavailable; try again shortly.', error instanceof UpstreamError ? error.detail : String(error));
+      throw new RedirectToClient(request.redirect_uri, request.state, 'temporarily_unavailable', 'The identity provider is unavailable; try again shortly.', error instanceof UpstreamError ? error.detail : String(error), error);
     }
     return c.redirect(target.href, status);
   };
@@ -179,7 +180,7 @@ export function browserRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
         endpoints.callback,
       );
     } catch (error) {
-      const upstreamError = error instanceof UpstreamError ? error : new UpstreamError('unavailable', String(error));
+      const upstreamError = error instanceof UpstreamError ? error : new UpstreamError('unavailable', String(error), error);
       const denied = upstreamError.kind === 'denied';
       throw new RedirectToClient(
         request.redirect_uri,
@@ -187,6 +188,7 @@ export function browserRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
         denied ? 'access_denied' : 'server_error',
         denied ? 'The identity provider denied the sign-in.' : 'Sign-in at the identity provider failed.',
         upstreamError.detail,
+        upstreamError,
       );
     }
 
@@ -219,17 +221,17 @@ export function browserRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
     const requestId = requestIdOf(c);
     if (endpoints.callbackPaths.includes(c.req.path)) deps.metrics.logins.inc({ result: loginFailure(error) });
     if (error instanceof RedirectToClient) {
-      logger.info('authorization error returned to client', { error: error.error, detail: error.detail, request_id: requestId });
+      logger.info('authorization error returned to client', { error: error.code, detail: error.detail, ...loggedCause(error), request_id: requestId });
       const target = authorizationResponseUrl(error.redirectUri, endpoints.issuer, {
-        error: error.error,
+        error: error.code,
         error_description: error.description,
         state: error.state,
       });
       return c.redirect(target, c.req.method === 'POST' ? 303 : 302);
     }
     if (error instanceof ErrorPage) {
-      logger.info('authorization request refused', { title: error.title, detail: error.detail, request_id: requestId });
-      return c.body(errorPage(error.title, error.userMessage), error.status as 400, PAGE_SECURITY_HEADERS);
+      logger.info('authorization request refused', { title: error.title, detail: error.detail, ...loggedCause(error), request_id: requestId });
+      return c.body(errorPage(error.title, error.description), error.status as 400, PAGE_SECURITY_HEADERS);
     }
     if (error instanceof OAuthError) {
       return c.body(errorPage('Invalid request', error.description), 400, PAGE_SECURITY_HEADERS);

@@ -1,6 +1,9 @@
+import { ProblemError } from '../domain/errors.js';
+
 /**
- * Why a fetch of a client-controlled URL failed. Codes are stable; messages never
- * carry the URL, its query or the response body, so they are safe to log anywhere.
+ * Why a fetch of a client-controlled URL failed. Codes are stable; descriptions (the message)
+ * never carry the URL, its query or the response body, so they are safe to log anywhere.
+ * `status` is the status the fetched server answered with, for `redirect` and `http_status`.
  */
 export type SafeFetchErrorCode =
   | 'invalid_url'
@@ -13,15 +16,11 @@ export type SafeFetchErrorCode =
   | 'timeout'
   | 'network';
 
-export class SafeFetchError extends Error {
+export class SafeFetchError extends ProblemError {
   override readonly name = 'SafeFetchError';
+  declare readonly code: SafeFetchErrorCode;
 
-  constructor(
-    readonly code: SafeFetchErrorCode,
-    message: string,
-    /** The HTTP status, for `redirect` and `http_status`. */
-    readonly status?: number,
-  ) {
-    super(message);
+  constructor(code: SafeFetchErrorCode, description: string, status?: number, cause?: unknown) {
+    super(code, description, { status, cause });
   }
 }

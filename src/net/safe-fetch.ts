@@ -64,8 +64,8 @@ const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEO
 function failure(error: unknown, timedOut: boolean): SafeFetchError {
   if (error instanceof SafeFetchError) return error;
   const code = (error as { code?: unknown } | null)?.code;
-  if (timedOut || (typeof code === 'string' && TIMEOUT_CODES.has(code))) return new SafeFetchError('timeout', 'The fetch timed out.');
-  return new SafeFetchError('network', 'The fetch failed.');
+  if (timedOut || (typeof code === 'string' && TIMEOUT_CODES.has(code))) return new SafeFetchError('timeout', 'The fetch timed out.', undefined, error);
+  return new SafeFetchError('network', 'The fetch failed.', undefined, error);
 }
 
 /** Drops a body we will not read; destroying it emits an abort error that nobody needs. */

@@ -34,8 +34,8 @@ export interface GuardOptions {
 function parseUrl(raw: string): URL {
   try {
     return new URL(raw);
-  } catch {
-    throw new SafeFetchError('invalid_url', 'The URL is not absolute.');
+  } catch (error) {
+    throw new SafeFetchError('invalid_url', 'The URL is not absolute.', undefined, error);
   }
 }
 
@@ -56,7 +56,7 @@ async function resolve(hostname: string, options: GuardOptions): Promise<Resolve
     return addresses;
   } catch (error) {
     if (error instanceof SafeFetchError) throw error;
-    throw new SafeFetchError('dns', 'The host name could not be resolved.');
+    throw new SafeFetchError('dns', 'The host name could not be resolved.', undefined, error);
   } finally {
     options.signal.removeEventListener('abort', aborted!);
   }

@@ -45,7 +45,7 @@ async function checkClientAndRedirectUri(
     clientId = params.required('client_id');
     requestedRedirectUri = params.optional('redirect_uri');
   } catch (error) {
-    throw new ErrorPage('Invalid request', error instanceof OAuthError ? error.description : 'The request is malformed.');
+    throw new ErrorPage('Invalid request', error instanceof OAuthError ? error.description : 'The request is malformed.', 400, undefined, error);
   }
   const found = await ctx.clients.lookup(clientId, address);
   if ('problem' in found) {
@@ -127,7 +127,7 @@ export async function validateAuthorizationRequest(query: URLSearchParams, addre
       refresh,
     };
   } catch (error) {
-    if (error instanceof OAuthError) throw fail(error.error, error.description);
+    if (error instanceof OAuthError) throw fail(error.code, error.description);
     throw error;
   }
 }

@@ -3,28 +3,44 @@
  * URI are validated the user sees a page and is never redirected (OAuth 2.1
  * §4.1.2.1); after, the error goes back to the client with `state` and `iss`.
  */
-export class ErrorPage extends Error {
+import { ProblemError } from '../domain/errors.js';
+
+/** The OAuth code a page's status stands for, so the log names a page's error as it names a redirect's. */
+function pageCode(status: number): string {
+  if (status === 429) return 'temporarily_unavailable';
+  if (status >= 500) return 'server_error';
+  return status === 403 ? 'access_denied' : 'invalid_request';
+}
+
+/** A page: `description` is the text the user reads under `title`; `status` the page's. */
+export class ErrorPage extends ProblemError {
+  override readonly name = 'ErrorPage';
+  declare readonly status: number;
+
   constructor(
     readonly title: string,
-    readonly userMessage: string,
-    readonly status = 400,
-    readonly detail?: string,
+    description: string,
+    status = 400,
+    detail?: string,
+    cause?: unknown,
   ) {
-    super(`${title}: ${userMessage}`);
-    this.name = 'ErrorPage';
+    super(pageCode(status), description, { status, detail, cause, message: `${title}: ${description}` });
   }
 }
 
-export class RedirectToClient extends Error {
+/** A redirect to the validated redirect URI with `code` as `error`; its status (302 or 303) follows the request's method. */
+export class RedirectToClient extends ProblemError {
+  override readonly name = 'RedirectToClient';
+
   constructor(
     readonly redirectUri: string,
     readonly state: string | undefined,
-    readonly error: string,
-    readonly description: string,
-    readonly detail?: string,
+    code: string,
+    description: string,
+    detail?: string,
+    cause?: unknown,
   ) {
-    super(`${error}: ${description}`);
-    this.name = 'RedirectToClient';
+    super(code, description, { detail, cause, message: `${code}: ${description}` });
   }
 }
 

@@ -10,8 +10,8 @@ import type { Params } from './params.js';
  * invalid_client, always 401 with a challenge: RFC 6749 §5.2 requires it when the
  * client tried HTTP authentication and allows it otherwise.
  */
-function rejectClient(description: string, detail?: string): OAuthError {
-  const error = invalidClient(description, detail);
+function rejectClient(description: string, detail?: string, cause?: unknown): OAuthError {
+  const error = invalidClient(description, detail, cause);
   error.challenge = 'Basic realm="mcp-capsule"';
   return error;
 }
@@ -109,7 +109,7 @@ export async function authenticateClient(
     try {
       await deps.verifyAssertion(client, assertion!, params.optional('client_assertion_type'), request.address);
     } catch (error) {
-      throw rejectClient('Client authentication failed.', error instanceof Error ? error.message : String(error));
+      throw rejectClient('Client authentication failed.', error instanceof Error ? error.message : String(error), error);
     }
   } else if (method !== 'none' && !(await secretMatches(client, basic?.secret ?? bodySecret!, deps.keys))) {
     throw rejectClient('Client authentication failed.');

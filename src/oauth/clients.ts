@@ -78,7 +78,7 @@ export class ClientDirectory {
       const registration = payload.client_name === undefined || isDisplayableName(payload.client_name) ? payload : { ...payload, client_name: undefined };
       return { client: { kind: 'registered', clientId, cid, registration, requireConsent: true, kid } };
     } catch (error) {
-      if (error instanceof CapsuleError) return { problem: 'unknown', detail: error.reason };
+      if (error instanceof CapsuleError) return { problem: 'unknown', detail: error.detail };
       throw error;
     }
   }

@@ -36,7 +36,7 @@ async function openOrInvalidGrant<K extends 'code' | 'refresh'>(ctx: GrantContex
   try {
     return await ctx.capsules.open(kind, value);
   } catch (error) {
-    if (error instanceof CapsuleError) throw invalidGrant(`The ${what} is invalid or expired.`, error.reason);
+    if (error instanceof CapsuleError) throw invalidGrant(`The ${what} is invalid or expired.`, error.detail, error);
     throw error;
   }
 }
@@ -141,9 +141,9 @@ export async function refreshTokenGrant(client: ResolvedClient, params: Params, 
       upstream = await route.upstream.refresh(upstream.refresh_token);
     } catch (error) {
       if (error instanceof UpstreamError && error.kind === 'invalid_grant') {
-        throw invalidGrant('The upstream session has ended; sign in again.', error.detail);
+        throw invalidGrant('The upstream session has ended; sign in again.', error.detail, error);
       }
-      throw temporarilyUnavailable(error instanceof UpstreamError ? error.detail : String(error));
+      throw temporarilyUnavailable(error instanceof UpstreamError ? error.detail : String(error), error);
     }
   }
 

@@ -21,22 +21,22 @@ export function toUpstreamError(error: unknown, step: string): UpstreamError {
   if (error instanceof UpstreamError) return error;
   if (error instanceof oauth.AuthorizationResponseError) {
     const kind = DENIED_CODES.has(error.error) ? 'denied' : 'unavailable';
-    return new UpstreamError(kind, `${step}: authorization response error ${code(error.error)}`);
+    return new UpstreamError(kind, `${step}: authorization response error ${code(error.error)}`, error);
   }
   if (error instanceof oauth.ResponseBodyError) {
     const kind = INVALID_GRANT_CODES.has(error.error) ? 'invalid_grant' : 'unavailable';
-    return new UpstreamError(kind, `${step}: error ${code(error.error)} (HTTP ${error.status})`);
+    return new UpstreamError(kind, `${step}: error ${code(error.error)} (HTTP ${error.status})`, error);
   }
   if (error instanceof oauth.WWWAuthenticateChallengeError) {
     const schemes = error.cause.map((challenge) => code(challenge.scheme)).join(', ');
-    return new UpstreamError('unavailable', `${step}: HTTP ${error.status} challenge (${schemes}); check the client credentials`);
+    return new UpstreamError('unavailable', `${step}: HTTP ${error.status} challenge (${schemes}); check the client credentials`, error);
   }
   if (error instanceof oauth.OperationProcessingError) {
-    return new UpstreamError('unavailable', `${step}: ${error.code ?? 'processing error'}: ${error.message}`);
+    return new UpstreamError('unavailable', `${step}: ${error.code ?? 'processing error'}: ${error.message}`, error);
   }
   if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
-    return new UpstreamError('unavailable', `${step}: the provider did not answer in time`);
+    return new UpstreamError('unavailable', `${step}: the provider did not answer in time`, error);
   }
   const message = error instanceof Error ? `${error.name}: ${error.message}` : 'non-error thrown';
-  return new UpstreamError('unavailable', `${step}: ${message}`);
+  return new UpstreamError('unavailable', `${step}: ${message}`, error);
 }

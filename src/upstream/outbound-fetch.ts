@@ -52,7 +52,7 @@ export function createOutboundFetch(options: OutboundOptions): typeof fetch {
       });
     } catch (error) {
       if (error instanceof UpstreamError) throw error;
-      if (timeout.aborted) throw new UpstreamError('unavailable', `${url.host}${url.pathname} did not answer within ${options.timeoutMs} ms`);
+      if (timeout.aborted) throw new UpstreamError('unavailable', `${url.host}${url.pathname} did not answer within ${options.timeoutMs} ms`, error);
       throw error;
     }
   };

@@ -1,4 +1,5 @@
 import type { Identity, UpstreamTokens } from '../domain/capsule-schemas.js';
+import { ProblemError } from '../domain/errors.js';
 
 /** The per-login secrets of the proxy's own authorization request to the upstream provider. */
 export interface UpstreamLoginSecrets {
@@ -35,13 +36,25 @@ export type UpstreamErrorKind =
   /** The provider is unreachable, slow, or answered something unusable. */
   | 'unavailable';
 
-export class UpstreamError extends Error {
-  constructor(
-    readonly kind: UpstreamErrorKind,
-    /** For the log only; may quote the provider. */
-    readonly detail: string,
-  ) {
-    super(`upstream ${kind}`);
-    this.name = 'UpstreamError';
+/** What the provider did, by kind; the HTTP layer turns it into its own error with this one as `cause`. */
+const UPSTREAM_DESCRIPTION: Record<UpstreamErrorKind, string> = {
+  denied: 'The identity provider refused.',
+  invalid_grant: 'The identity provider no longer accepts the grant.',
+  unavailable: 'The identity provider is unavailable.',
+};
+
+/** `code` is the kind; `detail`, for the log only, may quote the provider. */
+export class UpstreamError extends ProblemError {
+  override readonly name = 'UpstreamError';
+  declare readonly code: UpstreamErrorKind;
+  declare readonly detail: string;
+
+  constructor(kind: UpstreamErrorKind, detail: string, cause?: unknown) {
+    super(kind, UPSTREAM_DESCRIPTION[kind], { detail, cause, message: `upstream ${kind}` });
+  }
+
+  /** The code, under the name the upstream clients' callers dispatch on. */
+  get kind(): UpstreamErrorKind {
+    return this.code;
   }
 }

@@ -40,8 +40,8 @@ export async function sendTokenRequest(url: URL, init: { headers: Headers; body:
     return { status: response.status, text: new TextDecoder().decode(body) };
   } catch (error) {
     if (error instanceof ClientCredentialsError) throw error;
-    if (signal.aborted) throw new ClientCredentialsError('unavailable', `${where} did not answer within ${options.timeoutMs} ms`);
-    throw new ClientCredentialsError('unavailable', `${where} could not be reached: ${networkReason(error)}`);
+    if (signal.aborted) throw new ClientCredentialsError('unavailable', `${where} did not answer within ${options.timeoutMs} ms`, undefined, undefined, error);
+    throw new ClientCredentialsError('unavailable', `${where} could not be reached: ${networkReason(error)}`, undefined, undefined, error);
   }
 }
 

@@ -153,7 +153,7 @@ export class ClientCredentialsTokens {
     } catch (caught) {
       this.counters.errors++;
       const error = withoutSecrets(
-        caught instanceof ClientCredentialsError ? caught : new ClientCredentialsError('unavailable', `${where}: unexpected failure`),
+        caught instanceof ClientCredentialsError ? caught : new ClientCredentialsError('unavailable', `${where}: unexpected failure`, undefined, undefined, caught),
         secretForms(request),
       );
       this.logger.warn('client credentials token request failed', {

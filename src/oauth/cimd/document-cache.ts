@@ -83,8 +83,8 @@ export class ClientMetadataDocuments {
       const fetched = await this.documents.fetch(clientId);
       if (!fetched.ok) {
         throw fetched.reason === 'fetch_failed'
-          ? new ClientMetadataError('fetch_failed', FETCH_FAILED, fetched.detail)
-          : new ClientMetadataError('invalid_document', INVALID, fetched.detail);
+          ? new ClientMetadataError('fetch_failed', FETCH_FAILED, fetched.detail, fetched.cause)
+          : new ClientMetadataError('invalid_document', INVALID, fetched.detail, fetched.cause);
       }
       const parsed = parseClientMetadataDocument(fetched.json, {
         clientId,
@@ -95,7 +95,7 @@ export class ClientMetadataDocuments {
       this.documents.logger.debug('client metadata document fetched', { client_id: clientId, ttl_seconds: fetched.ttlSeconds });
       return { value: parsed.document, ttlSeconds: fetched.ttlSeconds };
     } catch (error) {
-      const failure = error instanceof ClientMetadataError ? error : new ClientMetadataError('fetch_failed', FETCH_FAILED, String(error));
+      const failure = error instanceof ClientMetadataError ? error : new ClientMetadataError('fetch_failed', FETCH_FAILED, String(error), error);
       this.documents.logger.warn('client metadata document refused', { client_id: clientId, reason: failure.code, detail: failure.detail });
       throw failure;
     }

@@ -1,18 +1,17 @@
+import { ProblemError } from '../../domain/errors.js';
+
 /**
- * Why a URL client_id could not be used. `message` is wire-safe; `detail` (the fetch
+ * Why a URL client_id could not be used. `description` is wire-safe; `detail` (the fetch
  * error code, the offending document member) is for the log only.
  */
 export type ClientMetadataErrorCode = 'invalid_client_id' | 'fetch_failed' | 'invalid_document' | 'too_many_fetches';
 
-export class ClientMetadataError extends Error {
+export class ClientMetadataError extends ProblemError {
   override readonly name = 'ClientMetadataError';
+  declare readonly code: ClientMetadataErrorCode;
 
-  constructor(
-    readonly code: ClientMetadataErrorCode,
-    message: string,
-    readonly detail?: string,
-  ) {
-    super(message);
+  constructor(code: ClientMetadataErrorCode, description: string, detail?: string, cause?: unknown) {
+    super(code, description, { detail, cause });
   }
 }
 
@@ -24,8 +23,8 @@ export class ClientMetadataFetchLimited extends ClientMetadataError {
 }
 
 /**
- * Why a private_key_jwt client assertion was refused. The lead maps every code to
- * `invalid_client` (401); `detail` is for the log only.
+ * Why a private_key_jwt client assertion was refused. The token endpoint answers every code
+ * with `invalid_client` (401) and this error as its cause; `detail` is for the log only.
  */
 export type ClientAssertionErrorCode =
   | 'invalid_assertion_type'
@@ -40,13 +39,11 @@ export type ClientAssertionErrorCode =
   | 'lifetime_too_long'
   | 'replayed';
 
-export class ClientAssertionError extends Error {
+export class ClientAssertionError extends ProblemError {
   override readonly name = 'ClientAssertionError';
+  declare readonly code: ClientAssertionErrorCode;
 
-  constructor(
-    readonly code: ClientAssertionErrorCode,
-    readonly detail?: string,
-  ) {
-    super('Client authentication failed.');
+  constructor(code: ClientAssertionErrorCode, detail?: string, cause?: unknown) {
+    super(code, 'Client authentication failed.', { detail, cause });
   }
 }

@@ -58,14 +58,16 @@ export class ClientJwksCache {
   private async load(jwksUri: string): Promise<{ value: PublicJwks; ttlSeconds: number }> {
     const fetched = await this.keySets.fetch(jwksUri);
     let detail: string;
+    let cause: unknown;
     if (fetched.ok) {
       const parsed = publicJwksSchema.safeParse(fetched.json);
       if (parsed.success) return { value: parsed.data, ttlSeconds: fetched.ttlSeconds };
       detail = `invalid key set: ${parsed.error.issues[0]?.message ?? 'unknown'}`;
     } else {
       detail = fetched.detail;
+      cause = fetched.cause;
     }
     this.keySets.logger.warn('client jwks_uri refused', { jwks_uri: jwksUri, detail });
-    throw new ClientAssertionError('keys_unavailable', `jwks_uri: ${detail}`);
+    throw new ClientAssertionError('keys_unavailable', `jwks_uri: ${detail}`, cause);
   }
 }

@@ -55,20 +55,20 @@ function joseFailure(error: unknown): ClientAssertionError {
   const { code, claim, reason } = (error ?? {}) as { code?: string; claim?: string; reason?: string };
   switch (code) {
     case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
-      return new ClientAssertionError('bad_signature', 'signature did not verify');
+      return new ClientAssertionError('bad_signature', 'signature did not verify', error);
     case 'ERR_JWT_EXPIRED':
-      return new ClientAssertionError('expired', 'exp is in the past');
+      return new ClientAssertionError('expired', 'exp is in the past', error);
     case 'ERR_JWT_CLAIM_VALIDATION_FAILED':
-      return new ClientAssertionError('invalid_claims', `${claim ?? 'claim'} ${reason ?? 'invalid'}`);
+      return new ClientAssertionError('invalid_claims', `${claim ?? 'claim'} ${reason ?? 'invalid'}`, error);
     case 'ERR_JOSE_ALG_NOT_ALLOWED':
     case 'ERR_JOSE_NOT_SUPPORTED':
-      return new ClientAssertionError('unsupported_alg', 'algorithm not allowed');
+      return new ClientAssertionError('unsupported_alg', 'algorithm not allowed', error);
     case 'ERR_JWKS_NO_MATCHING_KEY':
-      return new ClientAssertionError('unknown_key', 'no key in the client key set matches');
+      return new ClientAssertionError('unknown_key', 'no key in the client key set matches', error);
     case 'ERR_JWKS_INVALID':
-      return new ClientAssertionError('keys_unavailable', 'the client key set is invalid');
+      return new ClientAssertionError('keys_unavailable', 'the client key set is invalid', error);
     default:
-      return new ClientAssertionError('malformed', code ?? 'the assertion could not be verified');
+      return new ClientAssertionError('malformed', code ?? 'the assertion could not be verified', error);
   }
 }
 
@@ -128,8 +128,8 @@ export async function verifyClientAssertion(input: ClientAssertionInput): Promis
   let alg: unknown;
   try {
     alg = decodeProtectedHeader(assertion).alg;
-  } catch {
-    throw new ClientAssertionError('malformed', 'the assertion is not a JWS');
+  } catch (error) {
+    throw new ClientAssertionError('malformed', 'the assertion is not a JWS', error);
   }
   if (typeof alg !== 'string' || !(CLIENT_ASSERTION_ALGORITHMS as readonly string[]).includes(alg)) {
     throw new ClientAssertionError('unsupported_alg', `alg ${String(alg).slice(0, 20)} is not accepted`);

@@ -28,10 +28,10 @@ export type PublishedJsonDefaults = Required<
   Pick<PublishedJsonOptions, 'fetchTimeoutMs' | 'maxBytes' | 'minCacheSeconds' | 'maxCacheSeconds' | 'defaultCacheSeconds' | 'maxEntries'>
 >;
 
-/** A fetch's outcome: the JSON and how long it may be kept, or why there is none (for the log). */
+/** A fetch's outcome: the JSON and how long it may be kept, or why there is none (for the log) and the error it came from. */
 export type FetchedJson =
   | { readonly ok: true; readonly json: unknown; readonly ttlSeconds: number }
-  | { readonly ok: false; readonly reason: 'fetch_failed' | 'not_json'; readonly detail: string };
+  | { readonly ok: false; readonly reason: 'fetch_failed' | 'not_json'; readonly detail: string; readonly cause: unknown };
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
@@ -80,13 +80,13 @@ export class PublishedJson<T> {
       });
     } catch (error) {
       if (!(error instanceof SafeFetchError)) throw error;
-      return { ok: false, reason: 'fetch_failed', detail: `${error.code}: ${error.message}` };
+      return { ok: false, reason: 'fetch_failed', detail: `${error.code}: ${error.message}`, cause: error };
     }
     let json: unknown;
     try {
       json = JSON.parse(decoder.decode(response.body));
-    } catch {
-      return { ok: false, reason: 'not_json', detail: 'the body is not UTF-8 JSON' };
+    } catch (error) {
+      return { ok: false, reason: 'not_json', detail: 'the body is not UTF-8 JSON', cause: error };
     }
     return { ok: true, json, ttlSeconds: cacheLifetimeSeconds(response.headers, this.clock(), this.bounds) };
   }
