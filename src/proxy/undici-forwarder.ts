@@ -2,7 +2,6 @@ import { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import type { Transform } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
-import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Context } from 'hono';
 import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
@@ -34,6 +33,13 @@ export interface UndiciForwarderOptions {
 class ForwarderClosedError extends Error {
   readonly code = 'FORWARDER_CLOSED';
 }
+
+/**
+ * @hono/node-server's "written directly" answer, imported on first use: creating it reads Node's
+ * fetch globals, which start-up leaves alone (runtime/node-listen.ts loads it before the adapter).
+ */
+let alreadySent: Response | undefined;
+const loadAlreadySent = async () => (alreadySent = (await import('@hono/node-server/utils/response')).RESPONSE_ALREADY_SENT);
 
 /**
  * The Node fast path: one undici Pool per downstream origin; the raw IncomingMessage is streamed
@@ -132,7 +138,7 @@ export class UndiciForwarder implements Forwarder {
       outgoing.off('close', onClose);
       if (clientGone) {
         this.#logger.debug('client left before the downstream answered', { method });
-        return RESPONSE_ALREADY_SENT;
+        return alreadySent ?? loadAlreadySent();
       }
       const failure = reportDownstreamFailure(this.#logger, target, method, error, request);
       // The rest of a cut-off upload is never read from this connection, so it cannot carry
@@ -144,7 +150,7 @@ export class UndiciForwarder implements Forwarder {
     const downstream = response.body;
     if (clientGone) {
       discard(downstream);
-      return RESPONSE_ALREADY_SENT;
+      return alreadySent ?? loadAlreadySent();
     }
 
     const forwarded = responseHeaderRecordToForward(response.headers);
@@ -199,7 +205,7 @@ export class UndiciForwarder implements Forwarder {
       outgoing.once('close', () => this.#listeners.delete(endListener));
     }
     source.pipe(outgoing);
-    return RESPONSE_ALREADY_SENT;
+    return alreadySent ?? loadAlreadySent();
   }
 
   /** Decoders and the caller's rewriter for this response, or none; adjusts the forwarded headers to match. */

@@ -1,4 +1,3 @@
-import { serve } from '@hono/node-server';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config/schema.js';
@@ -10,6 +9,7 @@ import type { Logger } from '../observability/logger.js';
 import { createForwarder } from '../proxy/index.js';
 import { buildDeps } from './deps.js';
 import { nodeAuditLog } from './node-audit.js';
+import { listen } from './node-listen.js';
 import { nodePeerAddress } from './node-peer-address.js';
 import { announceListening } from './serve-common.js';
 
@@ -75,10 +75,3 @@ export async function startNodeProxy(config: Config, logger: Logger, options: { 
   };
 }
 
-/** A node:http server for a fetch handler, once it listens. */
-function listen(fetch: (request: Request) => Response | Promise<Response>, hostname: string, port: number): Promise<Server> {
-  return new Promise<Server>((resolve, reject) => {
-    const created = serve({ fetch, hostname, port }, () => resolve(created as Server));
-    created.once('error', reject);
-  });
-}
