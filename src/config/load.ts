@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { createRequire } from 'node:module';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { applyEnvAliases, bindingFor, configInputFromEnv, ENV_BINDINGS, type Env } from './env.js';
 import { configSchema, type Config } from './schema.js';
 import { requiredBy, settingsAt, unknownKeyProblem } from './unknown-keys.js';
