@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { shortDigest } from '../crypto/encoding.js';
 import type { ReplayStore } from '../store/replay-store.js';
 import { revokeIssuedBefore } from '../store/revocation.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { decodeBase64 } from '../crypto/encoding.js';
 import { parseDurationSeconds } from '../domain/duration.js';
 import { tryUrl } from '../domain/url.js';

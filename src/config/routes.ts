@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { collisionWithEndpoint } from '../domain/paths.js';
 import { tryUrl } from '../domain/url.js';
 import { duration, httpUrl, listOf, scopeToken, secureUrl, serializeOrigin } from './primitives.js';

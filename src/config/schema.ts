@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { redirectUriProblem } from './redirect-uri.js';
 import { upstreamSettingsSchema } from '../upstream/settings.js';
 import { duration, flag, listOf, masterKey, publicOrigin, redisUrl, scopeToken } from './primitives.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { objectsOf } from './tagged-union.js';
 
 /** A tagged union on the way to a place in the input: the variant the input chose, and the others with their settings. */

@@ -1,5 +1,5 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** The credential-bearing headers a proxy may add; whoami reports exactly these. */
 export const FORWARDED_CREDENTIAL_HEADERS = [

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * What each capsule kind carries. Every payload is parsed with its schema after

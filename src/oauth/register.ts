@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { CapsuleCodec } from '../crypto/capsule.js';
 import { TOKEN_ENDPOINT_AUTH_METHODS, type ClientRegistration } from '../domain/capsule-schemas.js';
 import { deriveClientSecret } from '../crypto/client-secret.js';

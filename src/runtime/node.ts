@@ -1,5 +1,4 @@
-import { createServer, type RequestListener, type Server } from 'node:http';
-import { getRequestListener } from '@hono/node-server';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config/schema.js';
 import type { Clock } from '../domain/clock.js';
@@ -10,7 +9,8 @@ import type { Logger } from '../observability/logger.js';
 import { UndiciForwarder } from '../proxy/undici-forwarder.js';
 import { buildDeps } from './deps.js';
 import { nodeAuditLog } from './node-audit.js';
-import { nodeListener } from './node-listener.js';
+import { listen } from './node-listen.js';
+import { claimRoutes } from './node-listener.js';
 import { nodePeerAddress } from './node-peer-address.js';
 import { announceListening } from './serve-common.js';
 
@@ -34,14 +34,14 @@ export async function startNodeProxy(config: Config, logger: Logger, options: { 
   });
   const app = createApp(deps);
 
-  const server = await listen(nodeListener(app, deps.forwarderFor), config.host, config.port);
+  const server = await listen(app.endpoints.fetch, config.host, config.port, { claim: claimRoutes(app, deps.forwarderFor) });
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   // metrics.port: /metrics on a listener of its own (same host), and not on the main one.
   let metricsServer: Server | undefined;
   if (config.metrics.enabled && config.metrics.port !== undefined) {
     try {
-      metricsServer = await listen(getRequestListener(createMetricsApp(deps.metrics).fetch), config.host, config.metrics.port);
+      metricsServer = await listen(createMetricsApp(deps.metrics).fetch, config.host, config.metrics.port);
     } catch (error) {
       server.close();
       await deps.close();
@@ -73,13 +73,4 @@ export async function startNodeProxy(config: Config, logger: Logger, options: { 
       clearTimeout(deadline);
     },
   };
-}
-
-/** A node:http server for a request listener, once it listens. */
-function listen(listener: RequestListener, hostname: string, port: number): Promise<Server> {
-  return new Promise<Server>((resolve, reject) => {
-    const server = createServer(listener);
-    server.once('error', reject);
-    server.listen(port, hostname, () => resolve(server));
-  });
 }

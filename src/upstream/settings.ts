@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ClaimNames } from './identity/claims.js';
 import { DEFAULT_MAX_RESPONSE_BYTES } from './outbound-fetch.js';
 import {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ClientCredentialsError } from './errors.js';
 import type { RawTokenResponse } from './token-fetch.js';
 

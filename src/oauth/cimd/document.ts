@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { clientNameSchema } from '../../config/client-name.js';
 import { redirectUriProblem } from '../../config/redirect-uri.js';
 import { isLoopbackHost } from '../../net/loopback.js';
