@@ -1,4 +1,5 @@
 import { jsonAnswer, type Answer } from '../domain/answer.js';
+import { loggedError, ProblemError } from '../domain/errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { FailureContext } from './forwarder.js';
 
@@ -10,20 +11,30 @@ export type DownstreamFailure =
   | { readonly status: 502; readonly reason: string }
   | { readonly status: 504; readonly reason: string };
 
+/** JSON-RPC "implementation-defined server error" codes; the MCP SDK reads -32001 as a request timeout. */
+export const DOWNSTREAM_UNAVAILABLE_CODE = -32000;
+export const DOWNSTREAM_TIMEOUT_CODE = -32001;
+
+/** All a client learns of a downstream failure. */
+const DOWNSTREAM_UNAVAILABLE = 'Downstream MCP server unavailable';
+
 /** Raised (as an abort reason) by forwarders that time the wait for response headers themselves. */
-export class DownstreamHeadersTimeoutError extends Error {
-  readonly code = 'DOWNSTREAM_HEADERS_TIMEOUT';
+export class DownstreamHeadersTimeoutError extends ProblemError {
   constructor(timeoutMs: number) {
-    super(`no response headers from downstream within ${timeoutMs} ms`);
+    super('downstream_headers_timeout', DOWNSTREAM_UNAVAILABLE, { status: 504, detail: `no response headers from downstream within ${timeoutMs} ms` });
     this.name = 'DownstreamHeadersTimeoutError';
   }
 }
 
-const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT', 'DOWNSTREAM_HEADERS_TIMEOUT']);
+/** Raised for a request that arrives while the forwarder is shutting down. */
+export class ForwarderClosedError extends ProblemError {
+  constructor() {
+    super('forwarder_closed', DOWNSTREAM_UNAVAILABLE, { status: 502, detail: 'the forwarder is closed' });
+    this.name = 'ForwarderClosedError';
+  }
+}
 
-/** JSON-RPC "implementation-defined server error" codes; the MCP SDK reads -32001 as a request timeout. */
-export const DOWNSTREAM_UNAVAILABLE_CODE = -32000;
-export const DOWNSTREAM_TIMEOUT_CODE = -32001;
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT', 'downstream_headers_timeout']);
 
 /** The `code` of an error or of the first cause that has one (fetch wraps socket errors in `cause`). */
 export function errorCode(error: unknown): string | undefined {
@@ -59,7 +70,7 @@ export function downstreamErrorKind(error: unknown): string {
   if (REFUSED_CODES.has(code)) return 'connect_refused';
   if (RESET_CODES.has(code)) return 'reset';
   if (DNS_CODES.has(code)) return 'dns';
-  if (code === 'FORWARDER_CLOSED') return 'shutdown';
+  if (code === 'forwarder_closed') return 'shutdown';
   if (TLS_CODE.test(code)) return 'tls';
   return 'other';
 }
@@ -73,20 +84,12 @@ export function isAbortError(error: unknown): boolean {
 /** The JSON-RPC error the client gets; it never carries the cause, a stack, or the downstream URL. */
 export function downstreamFailureAnswer(failure: DownstreamFailure): Answer {
   const code = failure.status === 504 ? DOWNSTREAM_TIMEOUT_CODE : DOWNSTREAM_UNAVAILABLE_CODE;
-  return jsonAnswer(failure.status, { jsonrpc: '2.0', id: null, error: { code, message: 'Downstream MCP server unavailable' } });
+  return jsonAnswer(failure.status, { jsonrpc: '2.0', id: null, error: { code, message: DOWNSTREAM_UNAVAILABLE } });
 }
 
 /** Where the request went, for the log: origin and path only, so userinfo and query secrets stay out. */
 export function describeTarget(target: URL): string {
   return `${target.origin}${target.pathname}`;
-}
-
-function causeOf(error: unknown): { name?: string; code?: string; message?: string } {
-  if (!(error instanceof Error)) return { message: String(error) };
-  const code = errorCode(error);
-  const cause = (error as { cause?: unknown }).cause;
-  const message = cause instanceof Error ? `${error.message}: ${cause.message}` : error.message;
-  return { name: error.name, ...(code === undefined ? {} : { code }), message };
 }
 
 /** Logs a downstream failure with its cause and returns what the client should get. */
@@ -99,7 +102,7 @@ export function reportDownstreamFailure(logger: Logger, target: URL, method: str
     reason: failure.reason,
     method,
     downstream: describeTarget(target),
-    cause: causeOf(error),
+    cause: loggedError(error),
   });
   return downstreamFailureAnswer(failure);
 }
@@ -111,6 +114,6 @@ export function reportInterruptedResponse(logger: Logger, target: URL, method: s
     ...(context.requestId ? { request_id: context.requestId } : {}),
     method,
     downstream: describeTarget(target),
-    cause: causeOf(error),
+    cause: loggedError(error),
   });
 }

@@ -6,7 +6,7 @@ import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { Logger } from '../observability/logger.js';
 import { decodableEncoding } from './body-rewriter.js';
-import { describeTarget, reportDownstreamFailure, reportInterruptedResponse } from './failures.js';
+import { describeTarget, ForwarderClosedError, reportDownstreamFailure, reportInterruptedResponse } from './failures.js';
 import { CLIENT_CLOSED_REQUEST, FetchForwarder } from './fetch-forwarder.js';
 import { clientSessionId, isEventStream, type ForwardRequest, type Forwarder, type WebIncoming } from './forwarder.js';
 import { writeAnswer } from './node-answer.js';
@@ -27,10 +27,6 @@ export interface UndiciForwarderOptions {
   readonly pool?: Pick<Pool.Options, 'connections' | 'keepAliveTimeout' | 'keepAliveMaxTimeout' | 'pipelining'>;
   /** How long close() lets in-flight responses (open SSE streams) finish before cutting them. Default 5 s. */
   readonly closeGraceMs?: number;
-}
-
-class ForwarderClosedError extends Error {
-  readonly code = 'FORWARDER_CLOSED';
 }
 
 /**
@@ -234,7 +230,7 @@ export class UndiciForwarder implements Forwarder {
   }
 
   #poolFor(target: URL): Pool {
-    if (this.#closed) throw new ForwarderClosedError('forwarder is closed');
+    if (this.#closed) throw new ForwarderClosedError();
     if (target.protocol !== 'http:' && target.protocol !== 'https:') {
       throw new TypeError(`unsupported downstream protocol ${target.protocol}`);
     }

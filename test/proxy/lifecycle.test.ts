@@ -73,7 +73,7 @@ describe('UndiciForwarder.close()', () => {
     const after = await fetch(`${server.origin}/d/echo`, { method: 'POST', body: '{}' });
     expect(after.status).toBe(502);
     await after.arrayBuffer();
-    expect(logger.entries.at(-1)?.fields['reason']).toBe('FORWARDER_CLOSED');
+    expect(logger.entries.at(-1)?.fields['reason']).toBe('forwarder_closed');
   });
 });
 
