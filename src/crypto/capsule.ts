@@ -39,6 +39,13 @@ export interface Sealed {
 /** Opened capsules kept per cached kind, so a client's next request skips the decrypt and the schema check. */
 const OPENED_PER_KIND = 10_000;
 
+/**
+ * A JWE compact serialization as `seal` writes it: five base64url parts. Only these are cached,
+ * so whatever a cache hit answers for is known to be of this form (a form `open` does not
+ * insist on: the base64url decoder skips whitespace).
+ */
+const COMPACT = /^[\w-]+(?:\.[\w-]*){4}$/;
+
 /** The kinds a client presents on every request. */
 type RequestKind = 'access' | 'session';
 
@@ -121,10 +128,21 @@ export class CapsuleCodec {
       throw new CapsuleError('expired');
     }
     const payload = await this.open(kind, capsule);
+    if (!COMPACT.test(capsule)) return payload;
     const exp = (payload as { exp?: number }).exp;
     // The entry leaves by itself at the capsule's expiry (measured on lru-cache's clock; hits re-check ours).
     cache.set(capsule, payload, exp === undefined ? undefined : { ttl: Math.max(1, exp - this.nowSeconds()) * 1000 });
     return payload;
+  }
+
+  /**
+   * An access token `openAccess` opened before and that has not expired, without waiting for
+   * anything; undefined for any other string (openAccess then says why). It is a compact
+   * serialization (see COMPACT). Revocation is the caller's to check.
+   */
+  openedAccess(capsule: string): CapsulePayload<'access'> | undefined {
+    const hit = this.#openedAccess?.get(capsule);
+    return hit !== undefined && hit.exp > this.nowSeconds() ? hit : undefined;
   }
 
   /** An access token, cached once opened. Revocation is the caller's to check. */

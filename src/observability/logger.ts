@@ -1,5 +1,6 @@
 import type { LOG_LEVELS } from '../config/schema.js';
 import { loggedError } from '../domain/errors.js';
+import { isoTimeSource } from './iso-time.js';
 
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export type LogFields = Record<string, unknown>;
@@ -9,6 +10,13 @@ export interface Logger {
   info(message: string, fields?: LogFields): void;
   warn(message: string, fields?: LogFields): void;
   error(message: string, fields?: LogFields): void;
+  /** Whether lines of this level are written; read it through `logsAt`, as loggers made elsewhere may lack it. */
+  enabled?(level: LogLevel): boolean;
+}
+
+/** Whether `logger` writes lines of `level`: checked before building fields that would only be dropped. */
+export function logsAt(logger: Logger, level: LogLevel): boolean {
+  return logger.enabled?.(level) ?? true;
 }
 
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -18,7 +26,13 @@ const SECRET_FIELD = /(^|_|-)(token|secret|code|code_verifier|password|authoriza
 // A bearer value, a JWE/JWS compact serialization, or a long base64url run inside free text.
 const SECRET_TEXT = /(Bearer\s+)[^\s"']+|\beyJ[A-Za-z0-9_-]{8,}(?:\.[A-Za-z0-9_-]*){1,4}/g;
 
+/** Whether SECRET_TEXT could match: each of its forms starts with one of these literals. */
+export function mayHoldSecretText(text: string): boolean {
+  return text.includes('Bearer') || text.includes('eyJ');
+}
+
 function redactText(text: string): string {
+  if (!mayHoldSecretText(text)) return text;
   return text.replace(SECRET_TEXT, (_match, bearer: string | undefined) => `${bearer ?? ''}[redacted]`);
 }
 
@@ -35,6 +49,48 @@ export function redact(value: unknown, depth = 0): unknown {
   return result;
 }
 
+/**
+ * The members of `fields` appended to `head` (the text of the first members, without braces),
+ * as one JSON object: `{head,...fields}`.
+ */
+export function jsonAfter(head: string, fields: object): string {
+  const rest = JSON.stringify(fields);
+  return rest.length === 2 ? `{${head}}` : `{${head},${rest.slice(1)}`;
+}
+
+/**
+ * Whether `fields` come out of `redact` unchanged and in the same place on the line, so the
+ * line can be written without copying them: a plain object of strings without secret text,
+ * numbers, booleans and nulls, under names that are not credential names, not array indexes
+ * (a spread puts those first), not `__proto__` and not the line's own `time`, `level`, `msg`.
+ */
+export function plainLogFields(fields: LogFields): boolean {
+  if (Object.getPrototypeOf(fields) !== Object.prototype) return false;
+  for (const key in fields) {
+    if (key === 'time' || key === 'level' || key === 'msg' || key === '__proto__' || isDigit(key.charCodeAt(0)) || SECRET_FIELD.test(key)) return false;
+    const value = fields[key];
+    if (typeof value === 'string') {
+      if (mayHoldSecretText(value)) return false;
+    } else if (!(typeof value === 'number' || typeof value === 'boolean' || value === undefined || value === null)) return false;
+  }
+  return true;
+}
+
+function isDigit(code: number): boolean {
+  return code >= 48 && code <= 57;
+}
+
+/** The line for one entry, every field through `redact`. */
+export function redactedLogLine(time: string, level: LogLevel, message: string, fields: LogFields): string {
+  return JSON.stringify({ time, level, msg: redactText(message), ...(redact(fields) as LogFields) });
+}
+
+/** The same line as redactedLogLine, without copying fields that redaction leaves alone. */
+export function logLine(time: string, level: LogLevel, message: string, fields: LogFields): string {
+  if (!plainLogFields(fields)) return redactedLogLine(time, level, message, fields);
+  return jsonAfter(`"time":"${time}","level":"${level}","msg":${JSON.stringify(redactText(message))}`, fields);
+}
+
 export interface LoggerOptions {
   level?: LogLevel;
   write?: (line: string) => void;
@@ -45,15 +101,16 @@ export interface LoggerOptions {
 export function createLogger(options: LoggerOptions = {}): Logger {
   const threshold = RANK[options.level ?? 'info'];
   const write = options.write ?? writeLine;
-  const clock = options.clock ?? Date.now;
-  const emit = (level: LogLevel) => (message: string, fields: LogFields = {}) => {
-    if (RANK[level] < threshold) return;
-    write(JSON.stringify({ time: new Date(clock()).toISOString(), level, msg: redactText(message), ...(redact(fields) as LogFields) }));
-  };
-  return { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') };
+  const time = isoTimeSource(options.clock ?? Date.now);
+  const enabled = (level: LogLevel) => RANK[level] >= threshold;
+  const ignore = () => {};
+  // A filtered level gets a method that does nothing, decided once here.
+  const emit = (level: LogLevel) =>
+    enabled(level) ? (message: string, fields: LogFields = {}) => write(logLine(time(), level, message, fields)) : ignore;
+  return { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error'), enabled };
 }
 
-export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {}, enabled: () => false };
 
 type LineSink = { write(chunk: string): unknown };
 type ExitHook = { once?(event: 'exit', listener: () => void): unknown };

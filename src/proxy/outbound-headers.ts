@@ -125,29 +125,62 @@ export function connectionTokens(value: string | string[] | null | undefined): R
  * as is, with no `Headers` object made on the way (that cost a measurable share of a call).
  */
 export function outboundRequestHeaders(incoming: HeaderPairs, options: OutboundHeaderOptions): OutboundHeaders {
-  // No prototype: a header named `__proto__` or `constructor` is just a header.
-  const outbound: OutboundHeaders = Object.create(null) as OutboundHeaders;
-  let connection: string | undefined;
-  let forwardedFor: string | undefined;
-  for (const [rawName, value] of incoming) {
-    const name = rawName.toLowerCase();
-    if (name === 'connection') connection = connection === undefined ? value : `${connection}, ${value}`;
-    else if (name === 'x-forwarded-for') forwardedFor = forwardedFor === undefined ? value : `${forwardedFor}, ${value}`;
-    // HTTP/2 pseudo-headers (`:path` …) describe the stream, not the message.
-    if (REQUEST_DROP.has(name) || name.startsWith(':')) continue;
-    if (name.includes('_') && refusedSpelling(name.replaceAll('_', '-'), options)) continue;
-    const existing = outbound[name];
-    outbound[name] = existing === undefined ? value : `${existing}, ${value}`;
+  const filter = new RequestHeaderFilter(options);
+  if (Array.isArray(incoming)) {
+    const pairs = incoming as ReadonlyArray<readonly [string, string]>;
+    for (let i = 0; i < pairs.length; i++) filter.add(pairs[i]![0], pairs[i]![1]);
+  } else {
+    for (const [name, value] of incoming) filter.add(name, value);
   }
-  // The usual values name nothing that is not dropped already (Keep-Alive is hop-by-hop).
-  const named = connection === 'keep-alive' || connection === 'close' ? undefined : connectionTokens(connection);
-  if (named !== undefined) for (const name of named) delete outbound[name];
-  for (const name of options.strip ?? []) delete outbound[name.toLowerCase()];
-  if (options.forwarding !== undefined) setForwarding(outbound, options.forwarding, options.peer, forwardedFor);
-  if (options.requestId !== undefined) outbound['x-request-id'] = options.requestId;
-  for (const name in options.credential) outbound[name.toLowerCase()] = options.credential[name]!;
-  return outbound;
+  return filter.finish();
 }
+
+/** Node's `rawHeaders`: name, value, name, value… as the request spelled them. */
+export type RawHeaderList = readonly string[];
+
+/** outboundRequestHeaders for Node's raw list as it is, without pairing it up first. */
+export function outboundRequestHeadersFromRaw(raw: RawHeaderList, options: OutboundHeaderOptions): OutboundHeaders {
+  const filter = new RequestHeaderFilter(options);
+  for (let i = 0; i + 1 < raw.length; i += 2) filter.add(raw[i]!, raw[i + 1]!);
+  return filter.finish();
+}
+
+/** Takes the incoming headers one by one, then finishes the outbound set (see outboundRequestHeaders). */
+class RequestHeaderFilter {
+  // No prototype: a header named `__proto__` or `constructor` is just a header.
+  readonly #outbound: OutboundHeaders = Object.create(null) as OutboundHeaders;
+  #connection: string | undefined;
+  #forwardedFor: string | undefined;
+
+  constructor(private readonly options: OutboundHeaderOptions) {}
+
+  add(rawName: string, value: string): void {
+    const name = rawName.toLowerCase();
+    if (name === 'connection') this.#connection = this.#connection === undefined ? value : `${this.#connection}, ${value}`;
+    else if (name === 'x-forwarded-for') this.#forwardedFor = this.#forwardedFor === undefined ? value : `${this.#forwardedFor}, ${value}`;
+    // HTTP/2 pseudo-headers (`:path` …) describe the stream, not the message.
+    if (REQUEST_DROP.has(name) || name.charCodeAt(0) === COLON) return;
+    if (name.includes('_') && refusedSpelling(name.replaceAll('_', '-'), this.options)) return;
+    const existing = this.#outbound[name];
+    this.#outbound[name] = existing === undefined ? value : `${existing}, ${value}`;
+  }
+
+  finish(): OutboundHeaders {
+    const { options } = this;
+    const outbound = this.#outbound;
+    const connection = this.#connection;
+    // The usual values name nothing that is not dropped already (Keep-Alive is hop-by-hop).
+    const named = connection === 'keep-alive' || connection === 'close' ? undefined : connectionTokens(connection);
+    if (named !== undefined) for (const name of named) delete outbound[name];
+    if (options.strip !== undefined) for (const name of options.strip) delete outbound[name.toLowerCase()];
+    if (options.forwarding !== undefined) setForwarding(outbound, options.forwarding, options.peer, this.#forwardedFor);
+    if (options.requestId !== undefined) outbound['x-request-id'] = options.requestId;
+    for (const name in options.credential) outbound[name.toLowerCase()] = options.credential[name]!;
+    return outbound;
+  }
+}
+
+const COLON = 0x3a;
 
 /** Whether a name with `_` read as `-` is one the proxy drops or sets itself. */
 function refusedSpelling(folded: string, options: OutboundHeaderOptions): boolean {
