@@ -1,6 +1,6 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import type { Clock } from '../domain/clock.js';
-import type { Logger } from '../observability/logger.js';
+import { logsAt, type Logger } from '../observability/logger.js';
 import { requestIdFor } from '../observability/request-id.js';
 
 declare module 'hono' {
@@ -31,12 +31,6 @@ export function accessLog(logger: Logger, clock: Clock, newRequestId: () => stri
     await next();
     // A handler's own Response (not built through the context) lacks it.
     if (c.res.headers.get('x-request-id') !== requestId) c.header('X-Request-Id', requestId);
-    logger.info('request', {
-      request_id: requestId,
-      method: c.req.method,
-      path: c.req.path,
-      status: c.res.status,
-      ms: clock() - started,
-    });
+    if (logsAt(logger, 'info')) logger.info('request', { request_id: requestId, method: c.req.method, path: c.req.path, status: c.res.status, ms: clock() - started });
   };
 }

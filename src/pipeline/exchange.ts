@@ -1,7 +1,7 @@
 import type { Answer } from '../domain/answer.js';
 import type { HeaderSource } from '../domain/header-source.js';
 import type { ForwardRequest } from '../proxy/forwarder.js';
-import type { HeaderPairs } from '../proxy/outbound-headers.js';
+import type { OutboundHeaderOptions, OutboundHeaders } from '../proxy/outbound-headers.js';
 import type { BodyRead } from '../net/capped-body.js';
 
 /** How a response left: its status, and what the runtime needs back (a web Response, or nothing on Node). */
@@ -20,8 +20,8 @@ export interface Exchange<R> {
   /** The request target as sent: path and query. */
   readonly target: string;
   readonly headers: HeaderSource;
-  /** The headers as sent, in order, for the downstream's copy. */
-  readonly headerPairs: HeaderPairs;
+  /** The headers for the downstream, built from the request's own as sent (see `outboundRequestHeaders`). */
+  outboundHeaders(options: OutboundHeaderOptions): OutboundHeaders;
   /** The address of the socket's peer (the client, or the nearest reverse proxy), where the runtime knows it. */
   readonly peer: string | undefined;
   /**

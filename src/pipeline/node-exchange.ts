@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HeaderSource } from '../domain/header-source.js';
 import { readCappedNode, settleBodyRead } from '../net/capped-body.js';
 import { writeAnswer } from '../proxy/node-answer.js';
-import type { HeaderPairs } from '../proxy/outbound-headers.js';
+import { outboundRequestHeadersFromRaw } from '../proxy/outbound-headers.js';
 import type { UndiciForwarder } from '../proxy/undici-forwarder.js';
 import type { Exchange } from './exchange.js';
 
@@ -30,19 +30,14 @@ class RawHeaders implements HeaderSource {
   }
 }
 
-function* pairsOf(raw: readonly string[]): Generator<readonly [string, string]> {
-  for (let i = 0; i + 1 < raw.length; i += 2) yield [raw[i]!, raw[i + 1]!];
-}
-
 /** The Node adapter: node:http's request and response, forwarded with undici and piped straight through. */
 export function nodeExchange(incoming: IncomingMessage, outgoing: ServerResponse, forwarder: UndiciForwarder): Exchange<void> {
   const headers = new RawHeaders(incoming.rawHeaders);
-  const headerPairs: HeaderPairs = { [Symbol.iterator]: () => pairsOf(incoming.rawHeaders) };
   return {
     method: incoming.method ?? 'GET',
     target: incoming.url ?? '/',
     headers,
-    headerPairs,
+    outboundHeaders: (options) => outboundRequestHeadersFromRaw(incoming.rawHeaders, options),
     peer: incoming.socket.remoteAddress,
     readBody: (maxBytes) =>
       settleBodyRead(readCappedNode(incoming, maxBytes, { declaredLength: headers.get('content-length'), letGo: (stream) => stream.resume() })),

@@ -2,7 +2,7 @@ import type { Config } from '../config/schema.js';
 import type { CredentialOutcome } from '../downstream/credential.js';
 import type { RouteEndpoints } from '../oauth/endpoints.js';
 import type { ForwardObserver, ForwardRequest, ResponseRewrite } from '../proxy/forwarder.js';
-import { outboundRequestHeaders, type Forwarding } from '../proxy/outbound-headers.js';
+import type { Forwarding } from '../proxy/outbound-headers.js';
 import type { Exchange } from './exchange.js';
 
 /** A credential mode's answer when it has a credential to give. */
@@ -52,7 +52,7 @@ export function downstreamRequest(endpoint: RouteEndpoints, config: Pick<Config,
   return <R>(exchange: Exchange<R>, path: string, parts: ForwardParts): ForwardRequest => {
     const { outcome } = parts;
     const headersWith = (credential: Readonly<Record<string, string>>) => {
-      const headers = outboundRequestHeaders(exchange.headerPairs, {
+      const headers = exchange.outboundHeaders({
         credential,
         requestId: parts.requestId,
         ...(outcome.strip ? { strip: outcome.strip } : {}),

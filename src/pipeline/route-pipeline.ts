@@ -14,7 +14,7 @@ import { rebindingAnswer, rebindingCheck } from '../mcp/origin-guard.js';
 import { checkSessionId, clientSessionIds, unknownSession, type SessionOwner } from '../mcp/session-binding.js';
 import type { RouteEndpoints } from '../oauth/endpoints.js';
 import { auditUser, type AuditEvent, type AuditLog } from '../observability/audit.js';
-import type { Logger } from '../observability/logger.js';
+import { logsAt, type Logger } from '../observability/logger.js';
 import { methodLabel, type Metrics } from '../observability/metrics.js';
 import { requestIdFor } from '../observability/request-id.js';
 import type { ForwardObserver, ForwardRequest } from '../proxy/forwarder.js';
@@ -224,7 +224,7 @@ export function routePipeline(deps: PipelineDeps, endpoint: RouteEndpoints, cred
   function record(state: RequestState, method: string, path: string, metricsRoute: string, status: number, outcome: Pick<AuditEvent, 'outcome' | 'reason'>): void {
     const now = deps.clock();
     if (state.audit !== undefined) deps.audit.record({ ...state.audit, ...outcome, status, latency_ms: now - state.started });
-    logger.info('request', { request_id: state.requestId, method, path, status, ms: now - state.started });
+    if (logsAt(logger, 'info')) logger.info('request', { request_id: state.requestId, method, path, status, ms: now - state.started });
     if (deps.config.metrics.enabled) {
       deps.metrics.httpRequests.inc({ route: metricsRoute, method: methodLabel(method), status });
       deps.metrics.httpRequestDuration.observe({ route: metricsRoute }, (performance.now() - state.startedPrecise) / 1000);

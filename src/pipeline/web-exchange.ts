@@ -1,5 +1,6 @@
 import { readCappedStream, settleBodyRead } from '../net/capped-body.js';
 import type { Forwarder } from '../proxy/forwarder.js';
+import { outboundRequestHeaders } from '../proxy/outbound-headers.js';
 import { answerResponse } from '../proxy/web-answer.js';
 import type { Exchange } from './exchange.js';
 
@@ -16,7 +17,7 @@ export function webExchange(request: Request, peer: string | undefined, forwarde
     method: request.method,
     target: targetOf(request.url),
     headers: request.headers,
-    headerPairs: request.headers,
+    outboundHeaders: (options) => outboundRequestHeaders(request.headers, options),
     peer,
     readBody: (maxBytes) => settleBodyRead(readCappedStream(request.body, maxBytes, { declaredLength: request.headers.get('content-length') })),
     // A HEAD answer has the head of the GET answer and no body (RFC 9110 §9.3.2).

@@ -6,7 +6,6 @@ import { getRequestListener } from '@hono/node-server';
 import { jsonAnswer } from '../../src/domain/answer.js';
 import type { LogFields, Logger } from '../../src/observability/logger.js';
 import type { Forwarder } from '../../src/proxy/forwarder.js';
-import { outboundRequestHeaders } from '../../src/proxy/outbound-headers.js';
 import { UndiciForwarder } from '../../src/proxy/undici-forwarder.js';
 import type { Exchange } from '../../src/pipeline/exchange.js';
 import { nodeExchange } from '../../src/pipeline/node-exchange.js';
@@ -216,7 +215,7 @@ export function proxyApp(forwarder: Forwarder, downstreamOrigin: string, refused
       const sent = await exchange.forward({
         method: exchange.method,
         target,
-        headers: outboundRequestHeaders(exchange.headerPairs, { credential: DOWNSTREAM_CREDENTIAL }),
+        headers: exchange.outboundHeaders({ credential: DOWNSTREAM_CREDENTIAL }),
         responseHeaders: RESPONSE_HEADERS[where] ?? {},
         ...(body ? { body } : {}),
       });

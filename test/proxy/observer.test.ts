@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FetchForwarder } from '../../src/proxy/fetch-forwarder.js';
 import type { ForwardObserver, Forwarder } from '../../src/proxy/forwarder.js';
-import { outboundRequestHeaders } from '../../src/proxy/outbound-headers.js';
 import { UndiciForwarder } from '../../src/proxy/undici-forwarder.js';
 import type { Exchange } from '../../src/pipeline/exchange.js';
 import { drain, readUntil, recordingLogger, refusingOrigin, serveApp, startDownstream, testProxy, type Downstream, type TestProxy } from './harness.js';
@@ -48,7 +47,7 @@ function observedApp(forwarder: Forwarder): TestProxy {
     const sent = await exchange.forward({
       method: exchange.method,
       target,
-      headers: outboundRequestHeaders(exchange.headerPairs, { credential: {}, requestId: 'observed-1' }),
+      headers: exchange.outboundHeaders({ credential: {}, requestId: 'observed-1' }),
       responseHeaders: {},
       requestId: 'observed-1',
       ...(observer ? { observer } : {}),

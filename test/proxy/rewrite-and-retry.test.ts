@@ -45,7 +45,7 @@ function inspectingApp(forwarder: Forwarder, origin: string): TestProxy {
       body = read.body;
     }
     const target = new URL(`${requestPath(exchange.target).slice(2)}?case=${caseId}`, origin);
-    const headers = outboundRequestHeaders(exchange.headerPairs, { credential: { authorization: 'Bearer stale' } });
+    const headers = exchange.outboundHeaders({ credential: { authorization: 'Bearer stale' } });
     const extras = config.extras?.(body) ?? {};
     const sent = await exchange.forward({ method: exchange.method, target, headers, responseHeaders: {}, unauthorizedChallenge: CHALLENGE, ...(body ? { body } : {}), ...extras });
     return sent.result;
