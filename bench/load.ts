@@ -53,7 +53,10 @@ export interface BatchResult {
 /** One MCP session per connection, as a real MCP client would have; `call` sends one tools/call and says whether it succeeded. */
 async function sessionsOf(args: { url: string; headers: Record<string, string>; connections: number }) {
   const url = new URL(args.url);
-  const pool = new Pool(url.origin, { connections: args.connections, pipelining: 1, keepAliveTimeout: 60_000 });
+  // Connections are busy throughout a measurement; they idle only while the orchestrator reads a counter or switches
+  // callgrind on (seconds, under valgrind). Node servers close idle ones after 5 s, and a request sent on one just
+  // closed fails: drop them well before, by this process's timers, which run late on a loaded machine.
+  const pool = new Pool(url.origin, { connections: args.connections, pipelining: 1, keepAliveTimeout: 2_000, keepAliveMaxTimeout: 2_000 });
   const base = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...args.headers };
   const post = async (headers: Record<string, string>, body: unknown) => {
     const response = await pool.request({ path: url.pathname, method: 'POST', headers: { ...base, ...headers }, body: JSON.stringify(body) });

@@ -49,12 +49,12 @@ describe('compileGlob', () => {
     expect(() => compileGlob('')).toThrow(TypeError);
   });
 
-  it('stays fast on long names with many stars (no backtracking blow-up)', () => {
+  it('answers on long names with many stars (no backtracking blow-up)', () => {
+    // A backtracking matcher tries every split of the name among the stars before it can say no: about
+    // 200,000^5 steps here, so it never returns and the run stops at this test; a linear one answers at once.
+    // Whether it answers is the assertion, not how fast: a busy machine cannot fail it.
     const matcher = compileGlob('a*a*a*a*a*a*b');
-    const name = 'a'.repeat(200_000);
-    const started = performance.now();
-    expect(matcher(name)).toBe(false);
-    expect(performance.now() - started).toBeLessThan(1000);
+    expect(matcher('a'.repeat(200_000))).toBe(false);
   });
 });
 

@@ -147,8 +147,9 @@ class FakeBackend implements SharedBackend {
   /** Every set operation that reached the backend (pings are counted apart). */
   readonly calls: BackendCall[] = [];
   pings = 0;
-  /** Milliseconds each set operation takes, so a test can act while a replay is under way. */
-  latencyMs = 0;
+  /** While set, every call waits for it, so that a test can act while a replay is under way. */
+  private gate: Promise<void> | undefined;
+  private onHeld: (() => void) | undefined;
   private readonly ready: Array<() => void> = [];
   private readonly down: Array<(error?: unknown) => void> = [];
 
@@ -204,8 +205,25 @@ class FakeBackend implements SharedBackend {
     return this.store.raise(key, value, ttlSeconds);
   }
 
+  /** Calls wait from now on: `reached` resolves once the first one does, `release` lets them all go on. */
+  hold(): { reached: Promise<void>; release: () => void } {
+    let open!: () => void;
+    this.gate = new Promise<void>((resolve) => (open = resolve));
+    const reached = new Promise<void>((resolve) => (this.onHeld = resolve));
+    return {
+      reached,
+      release: () => {
+        this.gate = undefined;
+        open();
+      },
+    };
+  }
+
   private async check(): Promise<void> {
-    if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
+    if (this.gate) {
+      this.onHeld?.();
+      await this.gate;
+    }
     if (this.failing) throw connectionRefused();
   }
 }
@@ -373,9 +391,12 @@ describe('SharedReplayStore', () => {
     const { backend, store, settled } = track(sharedStore());
     backend.goDown();
     for (let i = 0; i < 3; i++) await store.markOnce(`code:${i}`, 600);
-    backend.latencyMs = 5;
+    const replay = backend.hold();
     backend.comeBack();
+    // The replay's first write is waiting at the backend.
+    await replay.reached;
     await store.raise('nbf-user:alice', 1000, 600);
+    replay.release();
     await settled();
     expect(await backend.store.read(['nbf-user:alice'])).toEqual([1000]);
   });
@@ -384,11 +405,14 @@ describe('SharedReplayStore', () => {
     const { backend, store, infos, states, settled } = track(sharedStore());
     backend.goDown();
     for (let i = 0; i < 5; i++) await store.markOnce(`code:${i}`, 600);
-    backend.latencyMs = 5;
+    const replay = backend.hold();
     backend.comeBack();
+    await replay.reached;
     // While the replay is under way, a request writes and /readyz asks.
     await store.raise('nbf-user:alice', 1000, 600);
-    expect(await store.reachable()).toBe(true);
+    const ready = store.reachable();
+    replay.release();
+    expect(await ready).toBe(true);
     await settled();
     expect(infos()).toHaveLength(1);
     expect(states).toEqual(['shared', 'degraded', 'shared']);
