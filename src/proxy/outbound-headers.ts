@@ -109,7 +109,8 @@ export interface Forwarding {
 
 /** The names listed in a `Connection` header, lowercased: per RFC 9110 they are hop-by-hop too. */
 export function connectionTokens(value: string | string[] | null | undefined): ReadonlySet<string> | undefined {
-  if (value === null || value === undefined) return undefined;
+  // The usual values name nothing that is not dropped already (Keep-Alive is hop-by-hop).
+  if (value === null || value === undefined || value === 'keep-alive' || value === 'close') return undefined;
   const joined = Array.isArray(value) ? value.join(',') : value;
   const tokens = new Set<string>();
   for (const token of joined.split(',')) {
@@ -170,7 +171,7 @@ class RequestHeaderFilter {
     const outbound = this.#outbound;
     const connection = this.#connection;
     // The usual values name nothing that is not dropped already (Keep-Alive is hop-by-hop).
-    const named = connection === 'keep-alive' || connection === 'close' ? undefined : connectionTokens(connection);
+    const named = connectionTokens(connection);
     if (named !== undefined) for (const name of named) delete outbound[name];
     if (options.strip !== undefined) for (const name of options.strip) delete outbound[name.toLowerCase()];
     if (options.forwarding !== undefined) setForwarding(outbound, options.forwarding, options.peer, this.#forwardedFor);

@@ -66,6 +66,8 @@ export class UndiciForwarder implements Forwarder {
   /** Open GET streams: standalone SSE listeners carry no request in flight, so shutdown ends them at once. */
   readonly #listeners = new Set<() => void>();
   #closed = false;
+  #lastTarget: URL | undefined;
+  #lastPool: Pool | undefined;
 
   constructor(options: UndiciForwarderOptions) {
     this.#headersTimeoutMs = options.headersTimeoutMs;
@@ -231,6 +233,8 @@ export class UndiciForwarder implements Forwarder {
 
   #poolFor(target: URL): Pool {
     if (this.#closed) throw new ForwarderClosedError();
+    // An MCP route sends most requests to one URL object: its pool is found without building the origin.
+    if (target === this.#lastTarget && this.#lastPool !== undefined) return this.#lastPool;
     if (target.protocol !== 'http:' && target.protocol !== 'https:') {
       throw new TypeError(`unsupported downstream protocol ${target.protocol}`);
     }
@@ -239,6 +243,8 @@ export class UndiciForwarder implements Forwarder {
       pool = new Pool(target.origin, this.#poolOptions);
       this.#pools.set(target.origin, pool);
     }
+    this.#lastTarget = target;
+    this.#lastPool = pool;
     return pool;
   }
 
@@ -248,6 +254,7 @@ export class UndiciForwarder implements Forwarder {
     this.#listeners.clear();
     const pools = [...this.#pools.values()];
     this.#pools.clear();
+    this.#lastPool = undefined;
     await Promise.all([...pools.map((pool) => closeWithGrace(pool, this.#closeGraceMs)), this.#fallback.close()]);
   }
 }
