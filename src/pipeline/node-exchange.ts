@@ -26,7 +26,7 @@ class RawHeaders implements HeaderSource {
       }
       this.#byName = byName;
     }
-    return this.#byName[name] ?? null;
+    return this.#byName[name.toLowerCase()] ?? null;
   }
 }
 
