@@ -31,10 +31,13 @@ export interface FailureContext {
   readonly observer?: ForwardObserver;
 }
 
+// The media type alone, in any case, with optional whitespace and parameters (RFC 9110 §8.3.1).
+const EVENT_STREAM = /^\s*text\/event-stream\s*(?:;|$)/i;
+
 /** Is this response an event stream (SSE), by its content type? */
 export function isEventStream(contentType: string | readonly string[] | null | undefined): boolean {
   const value = Array.isArray(contentType) ? contentType[0] : contentType;
-  return typeof value === 'string' && value.split(';')[0]!.trim().toLowerCase() === 'text/event-stream';
+  return typeof value === 'string' && EVENT_STREAM.test(value);
 }
 
 /** What the route pipeline hands to forwarding once the caller is authorized: plain values, no runtime objects. */

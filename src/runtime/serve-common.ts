@@ -5,6 +5,7 @@ import type { Config } from '../config/schema.js';
 import { endpointsFor } from '../oauth/endpoints.js';
 import { createLogger, writeLine, type Logger } from '../observability/logger.js';
 import { trustedForwardedFor } from '../proxy/forwarded-for.js';
+import { isEventStream } from '../proxy/forwarder.js';
 import type { UpstreamClient } from '../upstream/upstream-client.js';
 
 /**
@@ -71,7 +72,7 @@ export function endableEventStreams<E>(handler: (request: Request, env: E) => Re
   return {
     async fetch(request, env) {
       const response = await handler(request, env);
-      if (request.method !== 'GET' || response.body === null || !/^text\/event-stream\b/i.test(response.headers.get('content-type') ?? '')) {
+      if (request.method !== 'GET' || response.body === null || !isEventStream(response.headers.get('content-type'))) {
         return response;
       }
       const reader = response.body.getReader();
