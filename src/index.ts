@@ -1,5 +1,5 @@
 /** The library surface: embed the proxy in another server or build on its parts. */
-export { createApp } from './http/app.js';
+export { createApp, type ProxyApp } from './http/app.js';
 export type { AppDeps } from './http/deps.js';
 export { buildDeps } from './runtime/deps.js';
 export { startNodeProxy } from './runtime/node.js';
