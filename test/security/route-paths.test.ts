@@ -83,4 +83,15 @@ describe('route paths', () => {
     expect(await statusOf('/other/../api/items')).toBe(200);
     expect(seen).toEqual(['/v1/api/items']);
   });
+
+  it('attacker: a target that no URL parser reads as a path (an authority, a bad host, garbage) gets an answer, and the proxy keeps serving', async () => {
+    seen.length = 0;
+    for (const target of ['//%F2%B1%A8%BC/', '//evil.example/api/x', '//[::1/api', 'http://[bad/api', '*']) {
+      expect([400, 404], target).toContain(await statusOf(target));
+    }
+    // `//evil.example/api/x` is a path of the proxy's own, not a host to reach: no route has it.
+    expect(seen).toEqual([]);
+    expect(await statusOf('/api/after')).toBe(200);
+    expect(seen).toEqual(['/v1/api/after']);
+  });
 });
