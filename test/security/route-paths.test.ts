@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
+import { silentAudit } from '../../src/observability/audit.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { startNodeProxy, type RunningProxy } from '../../src/runtime/node.js';
 import { TEST_KEY_A } from '../support/deps.js';
@@ -36,7 +37,7 @@ beforeAll(async () => {
     clientMetadataDocuments: {},
     ttl: {},
   });
-  proxy = await startNodeProxy(config, silentLogger);
+  proxy = await startNodeProxy(config, silentLogger, { audit: silentAudit });
 });
 
 afterAll(async () => {
