@@ -13,11 +13,12 @@ const NEEDS_PARSING = /[\\%#]|\/\.|^[^/]/;
 
 /**
  * The path of a request target as the routes match it: the query cut off, and where it could
- * mean something else, read the way a URL parser reads it, so `/api/../admin` is never taken
- * for a subpath of `/api` (nor forwarded as one). The common target is used as it is. An
- * origin-form target is always read as a path, `//host/x` included (resolved against a base,
- * it would name a host); one that is no URL at all (`*`, garbage) comes back as it is, and no
- * route has that path. Never throws: it runs before anything could answer an error.
+ * mean something else, read the way a URL parser reads it (dot segments removed, RFC 3986
+ * §5.2.4, `%2e` counting as a dot as the WHATWG URL parser counts it), so `/api/../admin` is
+ * never taken for a subpath of `/api` (nor forwarded as one). The common target is used as it
+ * is. An origin-form target is always read as a path, `//host/x` included (resolved against a
+ * base, it would name a host); one that is no URL at all (`*`, garbage) comes back as it is,
+ * and no route has that path. Never throws: it runs before anything could answer an error.
  */
 export function requestPath(target: string): string {
   const queryAt = target.indexOf('?');
