@@ -5,6 +5,7 @@ import { apiCors } from './cors.js';
 import { RateLimiter, rateLimitKey } from '../store/rate-limit.js';
 import { auditUser } from '../observability/audit.js';
 import { loggedCause } from '../domain/errors.js';
+import { mediaTypeOf } from '../domain/media-type.js';
 import { authenticateClient } from '../oauth/client-auth.js';
 import { PATHS, type Endpoints } from '../oauth/endpoints.js';
 import { invalidClientMetadata, OAuthError, serverError, tooManyRequests, unsupportedGrantType } from '../oauth/errors.js';
@@ -52,8 +53,7 @@ export function apiRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
       logger.warn('registration rate limit reached', { address: deps.clientAddress?.(c), request_id: requestIdOf(c) });
       throw tooManyRequests('Too many registrations from this address; try again later.', wait);
     }
-    const mediaType = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-    if (mediaType !== 'application/json') throw invalidClientMetadata('The request body must be application/json.');
+    if (mediaTypeOf(c.req.header('content-type')) !== 'application/json') throw invalidClientMetadata('The request body must be application/json.');
     const text = await readLimitedText(c.req.raw, MAX_REGISTRATION_BYTES);
     if (text === undefined) throw invalidClientMetadata('The client metadata is too large.');
     let input: unknown;

@@ -1,4 +1,5 @@
 import { declaresMoreThan, readCappedStream } from '../net/capped-body.js';
+import { mediaTypeOf } from '../domain/media-type.js';
 import { invalidRequest } from './errors.js';
 
 /**
@@ -26,8 +27,7 @@ const MAX_FORM_BYTES = 64 * 1024;
 
 /** Parses an application/x-www-form-urlencoded body, refusing other media types and oversized bodies. */
 export async function readFormParams(request: Request): Promise<Params> {
-  const mediaType = (request.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-  if (mediaType !== 'application/x-www-form-urlencoded') {
+  if (mediaTypeOf(request.headers.get('content-type')) !== 'application/x-www-form-urlencoded') {
     throw invalidRequest('The request body must be application/x-www-form-urlencoded.');
   }
   if (declaresMoreThan(request.headers.get('content-length'), MAX_FORM_BYTES)) throw invalidRequest('The request body is too large.');

@@ -1,4 +1,5 @@
 import { concatBytes } from '../../crypto/encoding.js';
+import { mediaTypeOf } from '../../domain/media-type.js';
 import type { BodyRewriter, ResponseRewrite } from '../../proxy/forwarder.js';
 import { idKey } from './jsonrpc.js';
 import { idRoundTrips, messageSpans } from './raw-ids.js';
@@ -155,7 +156,7 @@ export function createSseToolsListRewriter(options: ToolsListFilterOptions): Bod
 export function toolsListResponseRewrite(options: ToolsListFilterOptions): ResponseRewrite {
   return (status, headers) => {
     if (status !== 200) return undefined;
-    const type = (headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+    const type = mediaTypeOf(headers.get('content-type'));
     if (type === 'text/event-stream') return createSseToolsListRewriter(options);
     if (type === 'application/json' || type.endsWith('+json')) return createJsonToolsListRewriter(options);
     return undefined;
