@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { downstreamCredential } from '../downstream/credentials.js';
 import { endpointsFor, type Endpoints } from '../oauth/endpoints.js';
+import { serverError } from '../oauth/errors.js';
 import { requestIdSource } from '../observability/request-id.js';
 import { routePipeline } from '../pipeline/route-pipeline.js';
 import { routeTable, type RouteMatch } from '../pipeline/route-table.js';
@@ -82,7 +83,7 @@ function endpointsApp(deps: AppDeps, endpoints: Endpoints, newRequestId: () => s
   app.notFound((c) => c.json({ error: 'not_found', error_description: 'No such endpoint.' }, 404));
   app.onError((error, c) => {
     deps.logger.error('unhandled error', { error, path: c.req.path, request_id: requestIdOf(c) });
-    return c.json({ error: 'server_error', error_description: 'The server could not complete the request.' }, 500);
+    return c.json(serverError('an unexpected error at an endpoint').toJSON(), 500);
   });
   return app;
 }

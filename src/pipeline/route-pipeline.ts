@@ -2,6 +2,7 @@ import { jsonAnswer } from '../domain/answer.js';
 import type { DownstreamCredential } from '../downstream/credential.js';
 import { clientSessionIds, type SessionOwner } from '../mcp/session-binding.js';
 import type { RouteEndpoints } from '../oauth/endpoints.js';
+import { serverError } from '../oauth/errors.js';
 import { requestIdFor } from '../observability/request-id.js';
 import type { ForwardRequest } from '../proxy/forwarder.js';
 import type { Exchange, Sent } from './exchange.js';
@@ -23,7 +24,7 @@ export interface RoutePipeline {
   handle<R>(exchange: Exchange<R>, path: string, metricsRoute: string): Promise<R>;
 }
 
-const SERVER_ERROR = jsonAnswer(500, { error: 'server_error', error_description: 'The server could not complete the request.' });
+const SERVER_ERROR = jsonAnswer(500, serverError('an unexpected error in the route pipeline').toJSON());
 
 /**
  * The ordered steps of a proxied request: admit (rebinding check, CORS) → checkMethod →
