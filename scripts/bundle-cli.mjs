@@ -27,7 +27,7 @@ const BANNER = "import { createRequire as __capsuleCreateRequire } from 'node:mo
 const undiciPoolsOnly = {
   name: 'undici-pools-only',
   setup(build) {
-    build.onResolve({ filter: /^undici$/ }, () => ({ path: join(root, 'scripts/undici-pools.cjs') }));
+    build.onResolve({ filter: /^undici$/ }, () => ({ path: join(root, 'scripts/undici-pools.mjs') }));
   },
 };
 

@@ -1,7 +1,8 @@
 import type { LookupFunction } from 'node:net';
-import { Agent, type Dispatcher } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
 import { readCappedNode } from './capped-body.js';
 import { SafeFetchError } from './errors.js';
+import { undiciClients } from './undici.js';
 import { checkTarget, systemLookup, type HostLookup, type ResolvedAddress } from './target-guard.js';
 
 export const DEFAULT_FETCH_TIMEOUT_MS = 5_000;
@@ -96,6 +97,7 @@ export async function safeFetch(url: string, options: SafeFetchOptions = {}): Pr
       lookup: options.lookup ?? systemLookup,
       signal: controller.signal,
     });
+    const { Agent } = await undiciClients();
     agent = new Agent({
       connections: 1,
       pipelining: 0,

@@ -2,8 +2,8 @@ import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import type { Transform } from 'node:stream';
-import { Pool } from 'undici';
-import type { Dispatcher } from 'undici';
+import type { Dispatcher, Pool } from 'undici';
+import { undiciClients } from '../net/undici.js';
 import type { Logger } from '../observability/logger.js';
 import { decodableEncoding } from './body-rewriter.js';
 import { describeTarget, ForwarderClosedError, reportDownstreamFailure, reportInterruptedResponse } from './failures.js';
@@ -97,7 +97,7 @@ export class UndiciForwarder implements Forwarder {
 
     let pool: Pool;
     try {
-      pool = this.#poolFor(target);
+      pool = this.#pooled(target) ?? (await this.#newPool(target));
     } catch (error) {
       return fail(error);
     }
@@ -231,21 +231,35 @@ export class UndiciForwarder implements Forwarder {
     return [...decoders, rewriterTransform(rewriter)];
   }
 
-  #poolFor(target: URL): Pool {
+  /** The pool of a downstream origin met before; undefined for a new origin. */
+  #pooled(target: URL): Pool | undefined {
     if (this.#closed) throw new ForwarderClosedError();
     // An MCP route sends most requests to one URL object: its pool is found without building the origin.
     if (target === this.#lastTarget && this.#lastPool !== undefined) return this.#lastPool;
     if (target.protocol !== 'http:' && target.protocol !== 'https:') {
       throw new TypeError(`unsupported downstream protocol ${target.protocol}`);
     }
+    const pool = this.#pools.get(target.origin);
+    if (pool !== undefined) this.#remember(target, pool);
+    return pool;
+  }
+
+  async #newPool(target: URL): Promise<Pool> {
+    const { Pool } = await undiciClients();
+    if (this.#closed) throw new ForwarderClosedError();
+    // Two first requests to one origin may both get here: the pool created first is kept.
     let pool = this.#pools.get(target.origin);
     if (pool === undefined) {
       pool = new Pool(target.origin, this.#poolOptions);
       this.#pools.set(target.origin, pool);
     }
+    this.#remember(target, pool);
+    return pool;
+  }
+
+  #remember(target: URL, pool: Pool): void {
     this.#lastTarget = target;
     this.#lastPool = pool;
-    return pool;
   }
 
   async close(): Promise<void> {

@@ -130,18 +130,27 @@ describe('the bundled command line', () => {
     expect(loaded.size).toBeLessThan(15);
   });
 
-  it('carries only the parts of undici and zod the proxy uses', () => {
+  it('carries only the parts of undici and zod the proxy uses, and reads undici only on first use', () => {
     // What `serve` loads in production: the entry and, once configured, the Node runtime's chunk.
-    const runtime = readdirSync(join(outdir, 'chunks')).find((file) => file.startsWith('node-') && file.endsWith('.js'));
-    expect(runtime, 'the Node runtime chunk').toBeDefined();
-    const loaded = new Set([...staticClosure(cli), ...staticClosure(join(outdir, 'chunks', runtime!))]);
+    const chunkNamed = (prefix: string) => {
+      const name = readdirSync(join(outdir, 'chunks')).find((file) => file.startsWith(`${prefix}-`) && file.endsWith('.js'));
+      expect(name, `a chunk for ${prefix}`).toBeDefined();
+      return join(outdir, 'chunks', name!);
+    };
+    const runtime = chunkNamed('node');
+    const loaded = new Set([...staticClosure(cli), ...staticClosure(runtime)]);
     const loadedText = [...loaded].map((file) => readFileSync(file, 'utf8')).join('\n');
-    // undici: the pooled clients, not the package index with fetch, WebSocket and mocks.
-    expect(loadedText).toContain('node_modules/undici/lib/dispatcher/pool.js');
-    expect(loadedText).toContain('node_modules/undici/lib/dispatcher/agent.js');
-    expect(loadedText).not.toContain('node_modules/undici/index.js');
+    // undici: not read before listening; its own chunk, imported by the runtime when it first forwards or fetches.
+    expect(loadedText).not.toContain('node_modules/undici/');
+    const undici = chunkNamed('undici-pools');
+    expect(importsOf(runtime).dynamic).toContain(undici);
+    // The pooled clients, not the package index with fetch, WebSocket and mocks.
+    const undiciText = readFileSync(undici, 'utf8');
+    expect(undiciText).toContain('node_modules/undici/lib/dispatcher/pool.js');
+    expect(undiciText).toContain('node_modules/undici/lib/dispatcher/agent.js');
+    expect(undiciText).not.toContain('node_modules/undici/index.js');
     for (const unused of ['lib/web/fetch/index.js', 'lib/web/websocket/', 'lib/mock/', 'lib/cache/', 'lib/interceptor/']) {
-      expect(loadedText).not.toContain(`node_modules/undici/${unused}`);
+      expect(undiciText).not.toContain(`node_modules/undici/${unused}`);
     }
     // zod: English messages only, not its 50 locales.
     expect(loadedText).toContain('Invalid input');
