@@ -4,8 +4,22 @@ import { scopeTokens, scopesLacking, scopeUnion } from '../domain/scope.js';
 
 type Consent = CapsulePayload<'consent'>;
 
-// The newest approvals win once a browser has approved this many clients and servers.
+// The newest approvals win once a browser has approved this many clients and servers,
 const MAX_APPROVALS = 20;
+// or once they hold this much JSON: sealed, it stays under the 4,096 bytes a browser keeps of a cookie (RFC 6265 §6.1).
+const MAX_APPROVALS_JSON = 2_800;
+
+/** The newest approvals that fit both bounds, oldest first. */
+function newestThatFit(approvals: Consent['approvals']): Consent['approvals'] {
+  const kept: Consent['approvals'] = [];
+  let size = 0;
+  for (const approval of approvals.slice(-MAX_APPROVALS).reverse()) {
+    size += JSON.stringify(approval).length + 1;
+    if (size > MAX_APPROVALS_JSON) break;
+    kept.unshift(approval);
+  }
+  return kept;
+}
 
 /**
  * An approval is remembered per client, registered redirect URI and MCP server (the route's
@@ -33,7 +47,7 @@ export function withApproval(consent: Consent | undefined, key: string, scope: s
   const approved = scopeUnion(scopeTokens(earlier?.scope), scopeTokens(scope)).join(' ');
   return {
     v: CONSENT_FORMAT,
-    approvals: [...approvals.filter((approval) => approval !== earlier), { key, at: now, scope: approved }].slice(-MAX_APPROVALS),
+    approvals: newestThatFit([...approvals.filter((approval) => approval !== earlier), { key, at: now, scope: approved }]),
     exp: now + ttl,
   };
 }

@@ -11,6 +11,7 @@ import { hasApproval, withApproval } from '../../src/oauth/consent.js';
 import { endpointsFor } from '../../src/oauth/endpoints.js';
 import { runCli } from '../support/cli.js';
 import { BASE_ENV, configProblems } from '../support/config-problems.js';
+import { codecFor, TEST_KEY_A } from '../support/deps.js';
 
 describe('scope sets (RFC 6749 §3.3)', () => {
   it('reads a scope value as a set of case-sensitive tokens in first-seen order', () => {
@@ -80,6 +81,22 @@ describe('remembered consent covers the scopes approved', () => {
     const both = withApproval(small, 'k', 'mcp:admin', 1001, 600);
     expect(both.approvals).toEqual([{ key: 'k', at: 1001, scope: 'mcp mcp:admin' }]);
     expect(hasApproval(both, 'k', 'mcp:admin mcp')).toBe(true);
+  });
+
+  it('keeps the sealed cookie within what a browser stores (4,096 bytes), dropping the oldest approvals of long scopes', async () => {
+    const { codec } = await codecFor([TEST_KEY_A]);
+    const approveAll = (scope: string) => {
+      let consent: ReturnType<typeof withApproval> | undefined;
+      for (let i = 0; i < 25; i++) consent = withApproval(consent, `client-${String(i).padStart(15, '0')}`, scope, 1767225600 + i, 2592000);
+      return consent!;
+    };
+    const long = approveAll(Array.from({ length: 20 }, (_, i) => `mcp:tool-group-${String(i).padStart(2, '0')}:write`).join(' '));
+    const cookie = `__Host-capsule-consent=${await codec.seal('consent', long)}; Max-Age=2592000; Path=/; HttpOnly; Secure; SameSite=Lax`;
+    expect(cookie.length).toBeLessThanOrEqual(4096);
+    expect(hasApproval(long, 'client-000000000000024', 'mcp:tool-group-19:write')).toBe(true);
+    expect(hasApproval(long, 'client-000000000000000', 'mcp:tool-group-19:write')).toBe(false);
+    // Control: short scopes keep the twenty newest approvals.
+    expect(approveAll('mcp mcp:admin offline_access').approvals).toHaveLength(20);
   });
 });
 
