@@ -20,10 +20,9 @@ export async function inspect(
 ): Promise<(Inspection & { kind: 'forward' }) | Refusal> {
   const { tools, toolScopes, deps, endpoint } = route;
   const groups = token?.identity.groups ?? NO_GROUPS;
-  const held = scopeTokens(token?.scope);
   const inspection = await inspectMcpRequest(request, {
     ...(tools.restrictsAnything ? { isAllowed: (name: string) => tools.isAllowed(name, groups) } : {}),
-    ...(toolScopes ? { scopes: { required: toolScopes, held } } : {}),
+    ...(toolScopes ? { scopes: { required: toolScopes, held: scopeTokens(token?.scope) } } : {}),
     onOversize: (bytes) => deps.logger.warn('tools/list response too large to filter; passed unfiltered', { route: endpoint.path, bytes, request_id: state.requestId }),
   });
   const audit = state.audit!;
@@ -42,16 +41,23 @@ export async function inspect(
   if (inspection.kind === 'insufficient_scope') {
     deps.metrics.policyDenials.inc({ stage: 'scope' });
     deps.audit.record({ ...audit, event: 'tool_denied', outcome: 'denied', reason: 'insufficient_scope', tools: inspection.refused.map((call) => call.toolName ?? '') });
-    // Only signed-in routes have tool scopes (the configuration refuses them elsewhere), so there is a token.
-    if (token) await noteStepUp(deps.replay, token.gid, deps.capsules.nowSeconds());
-    // The scopes held as well as those lacking: a client replaces its scope with the one challenged (RFC 6750 §3.1).
-    const scope = scopeUnion(held, inspection.lacking).join(' ');
-    const body = { error: 'insufficient_scope', error_description: INSUFFICIENT_SCOPE };
-    return new Refusal(jsonAnswer(403, body, { 'www-authenticate': route.challenges.insufficientScope(scope) }), 'insufficient_scope');
+    return stepUp(route, token, inspection.lacking);
   }
   if (inspection.reason === 'tool_refused') {
     deps.metrics.policyDenials.inc({ stage: 'tool' });
     deps.audit.record({ ...audit, event: 'tool_denied', outcome: 'denied', tools: (inspection.refused ?? []).map((call) => call.toolName ?? '') });
   }
   return new Refusal(inspection.answer, inspection.reason);
+}
+
+/**
+ * 403 insufficient_scope (RFC 6750 §3.1) naming the scopes held as well as those lacking: a client asks
+ * for exactly the scopes challenged, so naming only the lacking ones would cost it those it has.
+ */
+async function stepUp(route: RouteContext, token: AccessPayload | undefined, lacking: readonly string[]): Promise<Refusal> {
+  // Only routes where users sign in have tool scopes (the configuration refuses them elsewhere), so there is a token.
+  if (token) await noteStepUp(route.deps.replay, token.gid, route.deps.capsules.nowSeconds());
+  const scope = scopeUnion(scopeTokens(token?.scope), lacking).join(' ');
+  const body = { error: 'insufficient_scope', error_description: INSUFFICIENT_SCOPE };
+  return new Refusal(jsonAnswer(403, body, { 'www-authenticate': route.challenges.insufficientScope(scope) }), 'insufficient_scope');
 }
