@@ -129,11 +129,13 @@ export type DownstreamAuthMode = z.output<typeof routeModes>['auth'];
  */
 export const routeSchema = routeModes
   .superRefine((route, ctx) => {
+    const toolScopes = Object.keys(route.tools.scopes).length > 0;
+    if (toolScopes && route.kind === 'http') ctx.addIssue({ code: 'custom', path: ['tools', 'scopes'], message: 'has no effect on a kind http route, which has no tools' });
     if (routeSignsIn(route)) return;
     const signedInOnly = {
       policy: Object.values(route.policy).some((list) => list.length > 0),
       scopesSupported: route.scopesSupported !== undefined,
-      'tools.scopes': Object.keys(route.tools.scopes).length > 0,
+      'tools.scopes': toolScopes,
     };
     for (const [setting, used] of Object.entries(signedInOnly)) {
       if (used) ctx.addIssue({ code: 'custom', path: setting.split('.'), message: `needs a signed-in user; auth ${route.auth} has none` });

@@ -127,6 +127,9 @@ describe('scope settings', () => {
       'routes[0] (/mcp).scopesSupported: needs a signed-in user; auth pat has none',
       'routes[0] (/mcp).tools.scopes: needs a signed-in user; auth pat has none',
     ]);
+    expect(configProblems(() => load(route('    kind: http\n    scopesSupported: [mcp]\n    tools:\n      scopes:\n        "*": [mcp]\n')))).toEqual([
+      'routes[0] (/mcp).tools.scopes: has no effect on a kind http route, which has no tools',
+    ]);
   });
 
   it('control: offered scopes load, the first being the basic one; without its own list a route offers the proxy-wide scopes', () => {
