@@ -7,7 +7,7 @@
  */
 import { createDecipheriv } from 'node:crypto';
 import { CapsuleCodec } from '../src/crypto/capsule.js';
-import type { AccessPayload } from '../src/domain/capsule-schemas.js';
+import { CONSENT_FORMAT, type AccessPayload } from '../src/domain/capsule-schemas.js';
 import { KeyRing } from '../src/crypto/keyring.js';
 import { deriveClientSecret } from '../src/crypto/client-secret.js';
 import { checkSessionId, type SessionOwner } from '../src/mcp/session-binding.js';
@@ -64,6 +64,20 @@ for (const [name, tokens] of Object.entries(SESSIONS)) {
 }
 console.log('Capsule sizes (characters)');
 for (const row of rows) console.log(row.map((cell) => cell.padEnd(16)).join(''));
+
+// Granted scopes travel in every access token (and the consent cookie): a Google session's token by scope.
+const SCOPES = {
+  none: '',
+  'step-up (mcp mcp:admin offline_access)': 'mcp mcp:admin offline_access',
+  'large (20 scopes, 500 characters)': Array.from({ length: 20 }, (_, i) => `mcp:tool-group-${String(i).padStart(2, '0')}:write`).join(' '),
+};
+const googleAccess = await codec.open('access', sample!);
+console.log('\nAccess token by granted scope (Google session, characters)');
+for (const [name, scope] of Object.entries(SCOPES)) {
+  console.log(`${name.padEnd(40)} ${(await codec.seal('access', { ...googleAccess, scope })).length}`);
+}
+const approvals = Array.from({ length: 20 }, (_, i) => ({ key: randomText(22), at: now, scope: i % 2 ? SCOPES['step-up (mcp mcp:admin offline_access)'] : 'mcp offline_access' }));
+console.log(`Consent cookie with its 20 approvals, half of them stepped up: ${(await codec.seal('consent', { v: CONSENT_FORMAT, approvals, exp: now + 3600 })).length} characters`);
 
 // Baseline: node:crypto AES-256-GCM over the same compact JWE bytes, key material prepared once.
 // The proxy's derived keys are non-extractable by design; the baseline derives an extractable twin.

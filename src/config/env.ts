@@ -57,7 +57,7 @@ export const ENV_BINDINGS: readonly EnvBinding[] = [
   { name: 'CAPSULE_SHUTDOWN_GRACE', path: ['shutdownGrace'], description: 'On SIGTERM, how long requests in flight may finish; open event streams end at once.' },
   { name: 'CAPSULE_AUDIT_LOG', path: ['auditLog'], description: 'Where audit events go: stdout, off, or a file path (JSON lines, appended).' },
   { name: 'CAPSULE_TRUST_PROXY_HOPS', path: ['trustProxyHops'], description: 'Reverse proxies in front of the proxy that append to X-Forwarded-For; 0 uses the socket address.' },
-  { name: 'CAPSULE_SCOPES', path: ['scopes'], description: 'Scopes the proxy offers MCP clients (advertised in both metadata documents).' },
+  { name: 'CAPSULE_SCOPES', path: ['scopes'], description: 'Scopes MCP clients may ask for, on every route without its own `scopesSupported`; the first is the basic scope, granted when a client asks for none (see Step-up authorization).' },
   { name: 'CAPSULE_REDIRECT_SCHEMES', path: ['redirectSchemes'], description: 'Private-use redirect URI schemes of native clients accepted by exact match.' },
   { name: 'CAPSULE_REDIS_URL', path: ['redis', 'url'], secret: true, description: 'Redis for the shared replay and revocation set (redis:// or rediss://). Without it the set is in memory and exact for one instance only.' },
   { name: 'CAPSULE_REDIS_KEY_PREFIX', path: ['redis', 'keyPrefix'], description: 'Prefix of every Redis key.' },

@@ -30,11 +30,15 @@ const accessPolicySchema = z.strictObject({
   subjects: listOf(z.string().min(1)).default([]),
 });
 
-/** Per-tool permissions: disabled tools vanish; restricted tools are for the listed groups only; `enabled`, when set, is an allowlist. */
+/**
+ * Per-tool permissions: disabled tools vanish; restricted tools are for the listed groups only; `enabled`, when set, is an
+ * allowlist; a tool matching a `scopes` pattern is called only with an access token holding every scope listed there.
+ */
 const toolPolicySchema = z.strictObject({
   disabled: listOf(toolGlob).default([]),
   enabled: listOf(toolGlob).optional(),
   restricted: z.record(toolGlob, listOf(z.string().min(1))).default({}),
+  scopes: z.record(toolGlob, listOf(scopeToken).refine((scopes) => scopes.length > 0, 'needs at least one scope')).default({}),
 });
 
 /** An allowed browser origin, kept serialized so requests compare by string; `null` (opaque origins) and `*` (any) as they are. */
@@ -74,7 +78,13 @@ const routeBase = {
   /** Browser origins the route accepts requests from; the default depends on `auth` (src/mcp/origin-guard.ts). */
   allowedOrigins: listOf(allowedOrigin).optional(),
   policy: accessPolicySchema.default({ emails: [], emailDomains: [], groups: [], subjects: [] }),
-  tools: toolPolicySchema.default({ disabled: [], restricted: {} }),
+  tools: toolPolicySchema.default({ disabled: [], restricted: {}, scopes: {} }),
+  /**
+   * The scopes MCP clients may ask for on this route, the first being its basic scope (granted when a client asks for none,
+   * and named by the first challenge); the proxy-wide `scopes` when absent. Not `scopes`: client-credentials routes use that
+   * key for what the proxy requests downstream.
+   */
+  scopesSupported: listOf(scopeToken).optional(),
 };
 
 /** The outbound header for api-key and pat: Authorization gets a `Bearer ` prefix, any other header the raw value. */
@@ -119,8 +129,17 @@ export type DownstreamAuthMode = z.output<typeof routeModes>['auth'];
  */
 export const routeSchema = routeModes
   .superRefine((route, ctx) => {
-    const hasPolicy = Object.values(route.policy).some((list) => list.length > 0);
-    if (!routeSignsIn(route) && hasPolicy) ctx.addIssue({ code: 'custom', path: ['policy'], message: `needs a signed-in user; auth ${route.auth} has none` });
+    const toolScopes = Object.keys(route.tools.scopes).length > 0;
+    if (toolScopes && route.kind === 'http') ctx.addIssue({ code: 'custom', path: ['tools', 'scopes'], message: 'has no effect on a kind http route, which has no tools' });
+    if (routeSignsIn(route)) return;
+    const signedInOnly = {
+      policy: Object.values(route.policy).some((list) => list.length > 0),
+      scopesSupported: route.scopesSupported !== undefined,
+      'tools.scopes': toolScopes,
+    };
+    for (const [setting, used] of Object.entries(signedInOnly)) {
+      if (used) ctx.addIssue({ code: 'custom', path: setting.split('.'), message: `needs a signed-in user; auth ${route.auth} has none` });
+    }
   })
   .transform((route, ctx) => {
     const url = new URL(route.url);

@@ -56,7 +56,7 @@ export const configSchema = z
     shutdownGrace: duration(5),
     /** How many reverse proxies in front of the proxy append to X-Forwarded-For (0: use the socket address). */
     trustProxyHops: z.coerce.number().int().min(0).max(10).default(0),
-    /** Scopes the proxy itself offers to MCP clients; requests for others are dropped from the grant. */
+    /** Scopes offered to MCP clients on every route that does not list its own `scopesSupported`. */
     scopes: listOf(scopeToken).default([]),
     /** Private-use URI schemes of native MCP clients accepted as redirect URIs by exact match. */
     redirectSchemes: listOf(z.string().regex(PRIVATE_USE_SCHEME, 'must be a lower-case URI scheme without "://"')).default([
@@ -98,8 +98,12 @@ export const configSchema = z
       const routes: unknown[] = Array.isArray(config.routes) ? config.routes : [];
       const upstreams = typeof config.upstreams === 'object' && config.upstreams !== null ? config.upstreams : {};
       const seen = new Map<string, number>();
+      const proxyScopes = Array.isArray(config.scopes) ? config.scopes : [];
       routes.forEach((route, index) => {
         const { path, upstream } = (route ?? {}) as { path?: unknown; upstream?: unknown };
+        toolScopeProblems(route as Partial<Route> | undefined, proxyScopes).forEach(({ pattern, message }) =>
+          ctx.addIssue({ code: 'custom', path: ['routes', index, 'tools', 'scopes', pattern], message }),
+        );
         if (typeof path === 'string') {
           const other = seen.get(path);
           if (other !== undefined) ctx.addIssue({ code: 'custom', path: ['routes', index, 'path'], message: `${path} is already used by routes[${other}]` });
@@ -125,6 +129,24 @@ export const configSchema = z
     },
     { when: () => true },
   );
+
+/** The scopes a route offers MCP clients: its own `scopesSupported`, else the proxy-wide `scopes`. */
+export function routeScopes(route: Pick<Route, 'scopesSupported'>, proxyScopes: readonly string[]): readonly string[] {
+  return route.scopesSupported ?? proxyScopes;
+}
+
+/** Each `tools.scopes` pattern naming a scope the route does not offer: no client could ever obtain it. */
+function toolScopeProblems(route: Partial<Route> | undefined, proxyScopes: readonly string[]): Array<{ pattern: string; message: string }> {
+  const required = route?.tools?.scopes;
+  // A route that failed its own parse may hold raw input here: its own problems are reported instead.
+  if (!route || typeof required !== 'object' || required === null || !(route.scopesSupported === undefined || Array.isArray(route.scopesSupported))) return [];
+  const offered = routeScopes(route, proxyScopes);
+  const where = route.scopesSupported !== undefined ? "this route's scopesSupported" : "this route's scopesSupported (or the proxy-wide scopes)";
+  return Object.entries(required).flatMap(([pattern, scopes]) => {
+    const unknown = Array.isArray(scopes) ? scopes.filter((scope) => !offered.includes(scope)) : [];
+    return unknown.length > 0 ? [{ pattern, message: `${unknown.join(', ')} must be listed in ${where}, or no client can be granted it` }] : [];
+  });
+}
 
 export type ConfigInput = z.input<typeof configSchema>;
 export type Config = z.output<typeof configSchema>;

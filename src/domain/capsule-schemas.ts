@@ -66,14 +66,15 @@ export const authorizationRequestSchema = z.object({
 });
 
 /**
- * Approvals of format 2 name the MCP server as well as the client and redirect URI. Cookies of
- * the earlier format do not parse, so they grant nothing and the next approval replaces them.
+ * Approvals of format 3 name the scopes approved, those of format 2 the MCP server as well as the
+ * client and redirect URI. Cookies of an earlier format do not parse, so they grant nothing and
+ * the next approval replaces them.
  */
-export const CONSENT_FORMAT = 2;
+export const CONSENT_FORMAT = 3;
 
 export const consentCapsuleSchema = z.object({
   v: z.literal(CONSENT_FORMAT),
-  approvals: z.array(z.object({ key: z.string(), at: epochSeconds })).max(50),
+  approvals: z.array(z.object({ key: z.string(), at: epochSeconds, scope: z.string() })).max(50),
   exp: epochSeconds,
 });
 

@@ -111,11 +111,11 @@ export function browserRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
     // name would lose its binding cookie at the callback, so send it to the issuer's own host.
     const sameMachineAlias = loopbackAliasOfIssuer(c.req.header('host'), endpoints.issuer);
     if (sameMachineAlias) return c.redirect(endpoints.issuer + PATHS.authorize + new URL(c.req.url).search, 302);
-    const validated = await validateAuthorizationRequest(new URL(c.req.url).searchParams, rateLimitKey(deps.clientAddress?.(c)), { clients: deps.clients, config, endpoints });
+    const validated = await validateAuthorizationRequest(new URL(c.req.url).searchParams, rateLimitKey(deps.clientAddress?.(c)), { clients: deps.clients, endpoints });
     const request = await pendingAuthorization(validated, bindBrowser(c), { capsules, config });
     if (!validated.client.requireConsent) return redirectUpstream(c, request, 302);
     const consent = await openOrUndefined('consent', readCookie(c, COOKIE.consent, secure));
-    if (hasApproval(consent, request.consent_key)) return redirectUpstream(c, request, 302);
+    if (hasApproval(consent, request.consent_key, request.scope)) return redirectUpstream(c, request, 302);
 
     const route = endpoints.routeForAudience(request.resource)!.route;
     const html = consentPage({
@@ -153,7 +153,7 @@ export function browserRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
     }
     const consent = await openOrUndefined('consent', readCookie(c, COOKIE.consent, secure));
     const now = capsules.nowSeconds();
-    const updated = withApproval(consent, request.consent_key, now, config.ttl.consent);
+    const updated = withApproval(consent, request.consent_key, request.scope, now, config.ttl.consent);
     writeCookie(c, COOKIE.consent, await capsules.seal('consent', updated), config.ttl.consent, secure);
     logger.info('consent approved', { cid: request.cid });
     deps.audit.record({ event: 'consent', client: { id: request.cid, ...(request.client_name ? { name: request.client_name } : {}) }, outcome: 'allowed', request_id: requestIdOf(c) });

@@ -7,8 +7,9 @@ import { isValidS256Challenge } from '../crypto/pkce.js';
 import { ErrorPage, RedirectToClient } from './browser-errors.js';
 import type { ClientDirectory, ResolvedClient } from './clients.js';
 import { consentKey } from './consent.js';
-import type { Endpoints } from './endpoints.js';
-import { OAuthError } from './errors.js';
+import type { Endpoints, RouteEndpoints } from './endpoints.js';
+import { invalidScope, OAuthError } from './errors.js';
+import { scopeTokens, scopesLacking } from '../domain/scope.js';
 import { Params } from './params.js';
 import { matchRedirectUri } from '../config/redirect-uri.js';
 
@@ -29,7 +30,6 @@ export interface ValidatedAuthorization {
 
 interface Context {
   readonly clients: ClientDirectory;
-  readonly config: Config;
   readonly endpoints: Endpoints;
 }
 
@@ -66,11 +66,19 @@ async function checkClientAndRedirectUri(
   return { client, redirectUri: requestedRedirectUri, registeredRedirectUri: matched };
 }
 
-function grantedScope(requested: string | undefined, offered: readonly string[], refresh: boolean): string {
-  if (requested === undefined) return offered.join(' ');
-  const grantable = refresh ? [...offered, OFFLINE_ACCESS] : offered;
-  // Scopes we do not offer are dropped rather than refused (OAuth 2.1 §3.2.3): the token response says what was granted.
-  return [...new Set(requested.split(' ').filter((token) => grantable.includes(token)))].join(' ');
+/**
+ * The scope of the grant (RFC 6749 §3.3): without a `scope` parameter, the route's basic scope; otherwise what was asked
+ * for. A route that offers scopes refuses any it does not offer (invalid_scope, RFC 6749 §4.1.2.1); one that offers none
+ * has nothing to protect and drops them, as the server may (the token response says what was granted).
+ * `offline_access` is offered to clients that registered the refresh_token grant, and dropped for others.
+ */
+function grantedScope(requested: string | undefined, route: RouteEndpoints, refresh: boolean): string {
+  if (requested === undefined) return route.basicScope ?? '';
+  const tokens = scopeTokens(requested);
+  const unknown = scopesLacking([...route.scopes, OFFLINE_ACCESS], tokens);
+  if (unknown.length > 0 && route.scopes.length > 0) throw invalidScope('The scope parameter names a scope this MCP server does not offer (see scopes_supported in its metadata).');
+  const grantable = refresh ? [...route.scopes, OFFLINE_ACCESS] : route.scopes;
+  return tokens.filter((token) => grantable.includes(token)).join(' ');
 }
 
 /**
@@ -113,7 +121,7 @@ export async function validateAuthorizationRequest(query: URLSearchParams, addre
 
     // Refresh tokens go to clients that registered the refresh_token grant (RFC 7591 §2, SEP-2207).
     const refresh = client.registration.grant_types.includes('refresh_token');
-    const scope = grantedScope(params.optional('scope'), ctx.config.scopes, refresh);
+    const scope = grantedScope(params.optional('scope'), route, refresh);
     if (params.optional('prompt') === 'none') throw fail('consent_required', 'Interactive sign-in is required.');
 
     return {

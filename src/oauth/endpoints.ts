@@ -1,5 +1,6 @@
-import { routeSignsIn, type Config, type Route } from '../config/schema.js';
+import { routeScopes, routeSignsIn, type Config, type Route } from '../config/schema.js';
 import { PATHS } from '../domain/paths.js';
+import { scopeUnion } from '../domain/scope.js';
 import { compileAccessPolicy, type AccessPolicy } from '../policy/access-policy.js';
 import { matchResource } from '../config/redirect-uri.js';
 
@@ -13,6 +14,13 @@ export interface RouteEndpoints {
   readonly access: AccessPolicy;
   /** Whether clients sign in through the proxy here; routes that do not are not protected resources of ours. */
   readonly signsIn: boolean;
+  /** The scopes clients may be granted here (`scopes_supported` of its metadata). */
+  readonly scopes: readonly string[];
+  /**
+   * The first of `scopes`: what a client asking for no scope is granted (RFC 6749 §3.3 lets the server
+   * pick that default) and what the first challenge names, so clients start small and step up.
+   */
+  readonly basicScope: string | undefined;
 }
 
 /** Public URLs of the proxy, all derived from configuration and never from the Host header. */
@@ -44,14 +52,19 @@ export { PATHS } from '../domain/paths.js';
 
 export function endpointsFor(config: Config): Endpoints {
   const issuer = config.publicUrl;
-  const routes = config.routes.map((route) => ({
-    route,
-    path: route.path,
-    resource: issuer + route.path,
-    protectedResourceMetadata: issuer + PATHS.protectedResourceMetadata + route.path,
-    access: compileAccessPolicy(route.policy),
-    signsIn: routeSignsIn(route),
-  }));
+  const routes = config.routes.map((route): RouteEndpoints => {
+    const scopes = scopeUnion(routeScopes(route, config.scopes));
+    return {
+      route,
+      path: route.path,
+      resource: issuer + route.path,
+      protectedResourceMetadata: issuer + PATHS.protectedResourceMetadata + route.path,
+      access: compileAccessPolicy(route.policy),
+      signsIn: routeSignsIn(route),
+      scopes,
+      basicScope: scopes[0],
+    };
+  });
   const protectedRoutes = routes.filter((route) => route.signsIn);
   return {
     issuer,

@@ -12,6 +12,7 @@ import { invalidGrant, invalidRequest, invalidScope, invalidTarget, temporarilyU
 import type { Params } from './params.js';
 import { matchResource } from '../config/redirect-uri.js';
 import type { Identity } from '../domain/capsule-schemas.js';
+import { scopeTokens, scopesLacking } from '../domain/scope.js';
 import { issueTokens, type GrantState, type TokenResponse } from './token-issuer.js';
 
 export interface GrantContext {
@@ -101,11 +102,11 @@ async function revokeReusedGrant(token: { gid: string; gen: number }, ctx: Grant
   throw invalidGrant('The refresh token has already been used.');
 }
 
+/** RFC 6749 §6: a refresh may ask for part of the granted scope, never for more. */
 function narrowedScope(requested: string | undefined, granted: string): string {
   if (requested === undefined) return granted;
-  const grantedTokens = granted.split(' ').filter(Boolean);
-  const tokens = [...new Set(requested.split(' ').filter(Boolean))];
-  if (tokens.some((token) => !grantedTokens.includes(token))) throw invalidScope('A refresh cannot widen the granted scope.');
+  const tokens = scopeTokens(requested);
+  if (scopesLacking(scopeTokens(granted), tokens).length > 0) throw invalidScope('A refresh cannot widen the granted scope.');
   return tokens.join(' ');
 }
 
@@ -128,9 +129,10 @@ export async function refreshTokenGrant(client: ResolvedClient, params: Params, 
   const graceKey = replayKeys.refreshGrace(token.gid, token.gen);
   const revoked = await revocationOf(ctx.replay, { gid: token.gid, cid: token.cid, subject: token.identity.sub, issuedAt: token.iat });
   if (revoked) throw invalidGrant('The grant has been revoked.', revoked);
-  // One read for both: with Redis, one round trip.
-  const [consumed, inGrace] = await ctx.replay.read([consumedKey, graceKey]);
+  // One read for all three: with Redis, one round trip.
+  const [consumed, inGrace, steppingUp] = await ctx.replay.read([consumedKey, graceKey, replayKeys.stepUp(token.gid)]);
   if (consumed !== undefined && inGrace === undefined) await revokeReusedGrant(token, ctx);
+  if (steppingUp !== undefined) throw invalidGrant('The MCP server needs a scope this grant lacks; authorize again with it.', 'step-up pending');
 
   // The upstream call comes before consuming the generation, so a failed upstream leaves the token usable for a retry.
   let upstream = token.upstream;

@@ -2,6 +2,8 @@ import type { Config } from '../config/schema.js';
 import { TOKEN_ENDPOINT_AUTH_METHODS } from '../domain/capsule-schemas.js';
 import { CLIENT_ASSERTION_ALGORITHMS } from './cimd/document.js';
 import type { Endpoints, RouteEndpoints } from './endpoints.js';
+import { scopeUnion } from '../domain/scope.js';
+import { OFFLINE_ACCESS } from './authorize.js';
 
 /** RFC 8414 metadata with every field MCP clients read; absent fields have defaults that would mislead them. */
 export function authorizationServerMetadata(config: Config, endpoints: Endpoints) {
@@ -22,7 +24,7 @@ export function authorizationServerMetadata(config: Config, endpoints: Endpoints
     revocation_endpoint: endpoints.revocation,
     ...(config.clients.length > 0 ? { introspection_endpoint: endpoints.introspection } : {}),
     revocation_endpoint_auth_methods_supported: [...TOKEN_ENDPOINT_AUTH_METHODS, ...(documents ? ['private_key_jwt'] : [])],
-    scopes_supported: [...config.scopes, 'offline_access'],
+    scopes_supported: scopeUnion(...endpoints.protectedRoutes.map((route) => route.scopes), [OFFLINE_ACCESS]),
     authorization_response_iss_parameter_supported: true,
   };
 }
@@ -33,6 +35,6 @@ export function protectedResourceMetadata(config: Config, endpoints: Endpoints, 
     resource: route.resource,
     authorization_servers: [endpoints.issuer],
     bearer_methods_supported: ['header'],
-    ...(config.scopes.length > 0 ? { scopes_supported: [...config.scopes] } : {}),
+    ...(route.scopes.length > 0 ? { scopes_supported: [...route.scopes] } : {}),
   };
 }

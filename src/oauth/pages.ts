@@ -1,3 +1,4 @@
+import { scopeTokens } from '../domain/scope.js';
 import { tryUrl } from '../domain/url.js';
 import { isLoopbackHost } from '../net/loopback.js';
 import type { DownstreamAuthMode } from '../config/schema.js';
@@ -96,8 +97,10 @@ export function consentPage(view: ConsentView): string {
   const server = `<code>${escapeHtml(view.resource)}</code>`;
   const scopes = view.upstreamScopes.filter((scope) => scope !== 'offline_access');
   const scopeText = scopes.length ? ` (scopes <code>${escapeHtml(scopes.join(' '))}</code>)` : '';
+  const granted = scopeTokens(view.grantedScope);
+  const grantedText = granted.length ? `, with the scope${granted.length > 1 ? 's' : ''} <code>${escapeHtml(granted.join(' '))}</code>` : '';
   const shared = [
-    `the application gets a token that lets it use ${server} as you${view.grantedScope ? `, with <code>${escapeHtml(view.grantedScope)}</code>` : ''}; it never sees your ${provider} credentials`,
+    `the application gets a token that lets it use ${server} as you${grantedText}; it never sees your ${provider} credentials`,
     downstreamShare(view.downstreamReceives, `the MCP server at ${server}`, provider, scopeText),
   ];
   const loopbackWarning = isLoopbackRedirect(view.redirectUri)

@@ -71,7 +71,7 @@ export class Metrics {
 
   readonly policyDenials: Counter<'stage'> = this.registry.counter({
     name: `${PREFIX}policy_denials_total`,
-    help: 'Users or calls refused by a route policy, by stage (sign-in, refresh, request, tool).',
+    help: 'Users or calls refused by a route policy, by stage (sign-in, refresh, request, tool, scope).',
     labelNames: ['stage'],
   });
 

@@ -5,6 +5,7 @@ import type { Clock } from '../domain/clock.js';
 import type { DownstreamCredential } from '../downstream/credential.js';
 import { bearerChallenge } from '../mcp/challenge.js';
 import { compileToolPolicy, type ToolPolicy } from '../mcp/inspection/tool-policy.js';
+import { compileToolScopes, type ToolScopes } from '../mcp/inspection/tool-scopes.js';
 import { rebindingCheck } from '../mcp/origin-guard.js';
 import type { RouteEndpoints } from '../oauth/endpoints.js';
 import type { AuditEvent, AuditLog } from '../observability/audit.js';
@@ -28,19 +29,22 @@ export interface PipelineDeps {
 }
 
 export const INVALID_TOKEN = 'The access token is invalid or expired.';
+export const INSUFFICIENT_SCOPE = 'This tool needs a scope the access token lacks; authorize again with the scopes named.';
 
 /** What every step of one route reads: the process's dependencies and what the route's settings fix, worked out once at start-up. */
 export interface RouteContext {
   readonly deps: PipelineDeps;
   readonly endpoint: RouteEndpoints;
   readonly credential: DownstreamCredential;
-  /** The challenges of a 401: no token, or a bad one. */
-  readonly challenges: { readonly missing: string; readonly invalid: string };
+  /** The challenges of a 401 (no token, or a bad one), and of a 403 naming the scopes a call needs. */
+  readonly challenges: { readonly missing: string; readonly invalid: string; insufficientScope(scope: string): string };
   /** Sent in place of the downstream's own challenge when it refuses the credential, where clients sign in here. */
   readonly downstreamRefusedChallenge: string | undefined;
   readonly bearerContext: { readonly capsules: CapsuleCodec; readonly replay: ReplayStore; readonly resource: string };
   readonly rebinding: ReturnType<typeof rebindingCheck>;
   readonly tools: ToolPolicy;
+  /** The scopes each tool needs; undefined when no tool needs one. */
+  readonly toolScopes: ToolScopes | undefined;
   readonly observer: ForwardObserver;
   readonly toDownstream: ReturnType<typeof downstreamRequest>;
   readonly auditEventName: 'mcp_request' | 'http_request';
@@ -48,7 +52,8 @@ export interface RouteContext {
 
 export function routeContext(deps: PipelineDeps, endpoint: RouteEndpoints, credential: DownstreamCredential): RouteContext {
   const { route } = endpoint;
-  const scope = deps.config.scopes.join(' ') || undefined;
+  // The basic scope only: a client asks for what a challenge names, else for every scope the metadata lists.
+  const scope = endpoint.basicScope;
   const resourceMetadata = endpoint.protectedResourceMetadata;
   return {
     deps,
@@ -57,6 +62,7 @@ export function routeContext(deps: PipelineDeps, endpoint: RouteEndpoints, crede
     challenges: {
       missing: bearerChallenge({ resourceMetadata, scope }),
       invalid: bearerChallenge({ resourceMetadata, scope, error: 'invalid_token', description: INVALID_TOKEN }),
+      insufficientScope: (needed) => bearerChallenge({ resourceMetadata, scope: needed, error: 'insufficient_scope', description: INSUFFICIENT_SCOPE }),
     },
     // A downstream 401 means it refused the upstream credential: the client should refresh with us.
     downstreamRefusedChallenge: credential.signsIn
@@ -65,6 +71,7 @@ export function routeContext(deps: PipelineDeps, endpoint: RouteEndpoints, crede
     bearerContext: { capsules: deps.capsules, replay: deps.replay, resource: endpoint.resource },
     rebinding: rebindingCheck(route, deps.config.publicUrl),
     tools: compileToolPolicy(route.tools),
+    toolScopes: compileToolScopes(route.tools.scopes),
     observer: {
       downstreamError: (kind) => deps.metrics.downstreamErrors.inc({ route: endpoint.path, kind }),
       streamOpened: () => deps.metrics.openStream(endpoint.path),

@@ -6,6 +6,8 @@ export const replayKeys = {
   refreshGrace: (gid: string, generation: number) => `rt-grace:${gid}:${generation}`,
   revokedGrant: (gid: string) => `grant:${gid}`,
   revokedAccessToken: (jti: string) => `at:${jti}`,
+  /** The grant's token was just refused for lacking a scope: its refresh is refused for a while (see step-up.ts). */
+  stepUp: (gid: string) => `step-up:${gid}`,
   /** Tokens of this user (upstream subject) issued at or before the stored time are revoked. */
   userNotBefore: (subject: string) => `nbf-user:${subject}`,
   /** Tokens of this client (its cid) issued at or before the stored time are revoked. */

@@ -176,7 +176,7 @@ export async function buildFixture(overrides: Record<string, unknown> = {}): Pro
     client: publicClient.id,
     pending: await capsules.seal('pending', request),
     transaction: await capsules.seal('transaction', { ...request, jti: 'jti-transaction' }),
-    consent: await capsules.seal('consent', { v: CONSENT_FORMAT, approvals: [{ key: 'key', at: now }], exp: now + 600 }),
+    consent: await capsules.seal('consent', { v: CONSENT_FORMAT, approvals: [{ key: 'key', at: now, scope: '' }], exp: now + 600 }),
     code: await capsules.seal('code', {
       identity,
       upstream: { access_token: 'upstream-access' },

@@ -76,11 +76,11 @@ describe('client names where they enter', () => {
 describe('remembered consent', () => {
   it('is keyed by client, registered redirect URI and resource', async () => {
     const key = await consentKey('cid', 'https://app.example/cb', 'https://proxy.example/mcp');
-    const approved = withApproval(undefined, key, 1000, 600);
-    expect(hasApproval(approved, key)).toBe(true);
-    expect(hasApproval(approved, await consentKey('cid', 'https://app.example/cb', 'https://proxy.example/team'))).toBe(false);
-    expect(hasApproval(approved, await consentKey('cid', 'https://app.example/other', 'https://proxy.example/mcp'))).toBe(false);
-    expect(hasApproval(approved, await consentKey('other', 'https://app.example/cb', 'https://proxy.example/mcp'))).toBe(false);
+    const approved = withApproval(undefined, key, '', 1000, 600);
+    expect(hasApproval(approved, key, '')).toBe(true);
+    expect(hasApproval(approved, await consentKey('cid', 'https://app.example/cb', 'https://proxy.example/team'), '')).toBe(false);
+    expect(hasApproval(approved, await consentKey('cid', 'https://app.example/other', 'https://proxy.example/mcp'), '')).toBe(false);
+    expect(hasApproval(approved, await consentKey('other', 'https://app.example/cb', 'https://proxy.example/mcp'), '')).toBe(false);
   });
 
   it('a consent capsule of the earlier format does not open', async () => {
@@ -89,7 +89,7 @@ describe('remembered consent', () => {
     const earlier = await codec.seal('consent', { approvals: [{ key: 'k', at: now }], exp: now + 600 } as never);
     await expect(codec.open('consent', earlier)).rejects.toBeInstanceOf(CapsuleError);
     // Control: one written now opens and keeps its approval.
-    const current = await codec.seal('consent', withApproval(undefined, 'k', now, 600));
-    expect(hasApproval(await codec.open('consent', current), 'k')).toBe(true);
+    const current = await codec.seal('consent', withApproval(undefined, 'k', 'mcp', now, 600));
+    expect(hasApproval(await codec.open('consent', current), 'k', 'mcp')).toBe(true);
   });
 });

@@ -15,6 +15,8 @@ export { checkMcpHeaders, decodeMcpHeaderValue } from './mcp-headers.js';
 export type { McpHeaderCheck, McpHeaderName, HeaderSource } from './mcp-headers.js';
 export { compileToolPolicy } from './tool-policy.js';
 export type { ToolPolicy, ToolPolicyConfig } from './tool-policy.js';
+export { compileToolScopes, callsLackingScope } from './tool-scopes.js';
+export type { ToolScopes } from './tool-scopes.js';
 export { compileGlob, compileGlobs } from './glob.js';
 export type { NameMatcher } from './glob.js';
 export {

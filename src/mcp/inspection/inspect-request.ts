@@ -13,6 +13,7 @@ import {
   refusedToolCalls,
   toolRefusal,
 } from './refusals.js';
+import { callsLackingScope, type ToolScopes } from './tool-scopes.js';
 import { toolsListResponseRewrite } from './tools-list-filter.js';
 
 export interface InspectionOptions {
@@ -26,6 +27,8 @@ export interface InspectionOptions {
   readonly onOversize?: (bytes: number) => void;
   /** Tools removed from a tools/list response. */
   readonly onFiltered?: (removed: readonly string[]) => void;
+  /** The scopes each tool needs and those the caller's token holds; absent = no tool needs a scope. */
+  readonly scopes?: { readonly required: ToolScopes; readonly held: readonly string[] };
 }
 
 export type InspectionRefusal =
@@ -53,6 +56,13 @@ export type Inspection =
       readonly refused?: readonly JsonRpcMessageSummary[];
     }
   | {
+      /** A call needs scopes the token lacks: the route answers with its step-up challenge (403 insufficient_scope). */
+      readonly kind: 'insufficient_scope';
+      readonly lacking: readonly string[];
+      readonly summary: JsonRpcSummary;
+      readonly refused: readonly JsonRpcMessageSummary[];
+    }
+  | {
       readonly kind: 'forward';
       /** Spread into the ForwardRequest. */
       readonly forward: { readonly body?: Uint8Array; readonly transformResponse?: ResponseRewrite };
@@ -62,8 +72,11 @@ export type Inspection =
 
 /**
  * The MCP route's inspection of one authorized request, in order: bounded read, JSON-RPC
- * parse, Mcp-Method/Mcp-Name agreement, tool permission, then the tools/list filter for the
- * response. POST bodies are always inspected (header agreement applies without a policy);
+ * parse, Mcp-Method/Mcp-Name agreement, tool permission, tool scopes, then the tools/list filter
+ * for the response. A tool the user may not use is "not available" before its scopes are looked
+ * at, so a scope challenge never reveals a hidden tool; tools/list keeps listing tools whatever
+ * the token's scopes, for clients to discover what a step-up would allow.
+ * POST bodies are always inspected (header agreement applies without a policy);
  * a GET that resumes a stream (Last-Event-ID) gets the filter in 'any' mode, since its
  * requests were never seen; other methods pass.
  */
@@ -99,11 +112,15 @@ export async function inspectMcpRequest(request: InspectedRequest, options: Insp
     return { kind: 'answer', answer: localAnswer(headerMismatchAnswer(headers, summary)), reason: 'header_mismatch', summary };
   }
 
-  if (isAllowed === undefined) return { kind: 'forward', forward: { body: read.body }, summary };
-  const refused = refusedToolCalls(summary, isAllowed);
+  const refused = isAllowed === undefined ? [] : refusedToolCalls(summary, isAllowed);
   if (refused.length > 0) {
     return { kind: 'answer', answer: localAnswer(toolRefusal(summary, refused)), reason: 'tool_refused', summary, refused };
   }
+  if (options.scopes !== undefined) {
+    const { calls, lacking } = callsLackingScope(summary, options.scopes.required, options.scopes.held);
+    if (calls.length > 0) return { kind: 'insufficient_scope', lacking, summary, refused: calls };
+  }
+  if (isAllowed === undefined) return { kind: 'forward', forward: { body: read.body }, summary };
   const listIds = toolsListRequestIds(summary);
   if (listIds.size === 0) return { kind: 'forward', forward: { body: read.body }, summary };
   return {
