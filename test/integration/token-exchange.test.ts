@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { codecFor, TEST_KEY_A } from '../support/deps.js';
 import { connectWithOAuth, TestOAuthProvider, textOf } from '../support/mcp-client.js';
-import { accessTokenFor, mcpPost, register, type RegisteredClient } from '../support/oauth-flow.js';
+import { Browser, driveLogin } from '../support/browser.js';
+import { accessTokenFor, authorizeUrl, mcpPost, register, type RegisteredClient } from '../support/oauth-flow.js';
 import { Stack } from '../support/stack.js';
 import { TOKEN_EXCHANGE, TokenExchangeGrant } from '../support/token-exchange-grant.js';
 
@@ -94,6 +95,21 @@ describe('token-exchange against oidc-provider', () => {
     expect(await grant.introspect(subject)).toMatchObject({ accountId: 'alice', aud: undefined });
     expect(subject).not.toBe(exchanged);
     expect(stack.demo.requests.map((request) => request.headers['authorization'])).not.toContain(`Bearer ${subject}`);
+  });
+
+  it("the consent page tells the user the MCP server gets a token for their account, not the proxy's own credential", async () => {
+    const pages: string[] = [];
+    await driveLogin(new Browser(), await authorizeUrl(stack.publicUrl, client), {
+      login: 'alice',
+      stopAt: (url) => url.href.startsWith(client.redirect_uris[0]!),
+      onConsentPage: (html) => {
+        pages.push(html);
+        return undefined;
+      },
+    });
+    expect(pages).toHaveLength(1);
+    expect(pages[0]).toContain('receives an access token for your account that');
+    expect(pages[0]).not.toContain('receives nothing of yours');
   });
 
   it('exchanges once per sign-in: later requests reuse it, concurrent first requests share one exchange, another user gets their own', async () => {
