@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectWithOAuth, TestOAuthProvider, textOf } from '../support/mcp-client.js';
+import { bearerSeenByServer } from '../support/mcp-client.js';
 import { accessTokenFor, mcpPost, register, type RegisteredClient } from '../support/oauth-flow.js';
 import { Stack } from '../support/stack.js';
 import { TOKEN_EXCHANGE, TokenExchangeGrant } from '../support/token-exchange-grant.js';
@@ -88,26 +88,16 @@ describe('token-exchange attacked', () => {
     await Promise.all([attacker, redirector, relay, echoing].map((server) => server?.close()));
   });
 
-  /** The token the demo server's whoami saw on a tool call by `login`, signed in with the SDK client. */
-  async function exchangedTokenSeenBy(login: string): Promise<string> {
-    const { client: mcp } = await connectWithOAuth(stack.mcpUrl, new TestOAuthProvider({ login }));
-    try {
-      const seen = JSON.parse(textOf(await mcp.callTool({ name: 'whoami', arguments: {} }))) as { authorization: string | null };
-      return /^Bearer (\S+)$/.exec(seen.authorization ?? '')![1]!;
-    } finally {
-      await mcp.close();
-    }
-  }
-
   it("another user never gets a user's cached exchanged token: each gets one the provider issued to them", async () => {
-    const alice = await exchangedTokenSeenBy('alice');
+    const alice = await bearerSeenByServer(stack.mcpUrl, 'alice');
     const exchangesBefore = grant.issued.length;
-    // Control: alice's next session reuses nothing of bob's, and her own token is hers.
-    const bob = await exchangedTokenSeenBy('bob');
+    // bob comes second, with alice's exchanged token in the cache: he gets his own, exchanged for him.
+    const bob = await bearerSeenByServer(stack.mcpUrl, 'bob');
+    expect(alice).toBeDefined();
     expect(bob).not.toBe(alice);
     expect(grant.issued.length - exchangesBefore).toBe(1);
-    expect(await grant.introspect(alice)).toMatchObject({ accountId: 'alice', aud: 'demo-mcp' });
-    expect(await grant.introspect(bob)).toMatchObject({ accountId: 'bob', aud: 'demo-mcp' });
+    expect(await grant.introspect(alice!)).toMatchObject({ accountId: 'alice', aud: 'demo-mcp' });
+    expect(await grant.introspect(bob!)).toMatchObject({ accountId: 'bob', aud: 'demo-mcp' });
 
     // Even with one client registration and a warm cache, mallory's requests carry only mallory's token.
     const aliceToken = await accessTokenFor(stack.publicUrl, client, { login: 'alice' });
