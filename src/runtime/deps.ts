@@ -83,9 +83,9 @@ export async function buildDeps<F extends Forwarder>(config: Config, options: De
   });
   const clients = new ClientDirectory({ capsules, configured: config.clients, documents: documentSupport?.documents, logger: options.logger });
   const forwarders = new Map<Route, F>(config.routes.map((route) => [route, options.createForwarder(route.timeout * 1000)]));
-  const tokenCache = { clock, logger: options.logger, ...(options.fetch ? { fetch: options.fetch } : {}) };
-  const tokens = new ClientCredentialsTokens({ ...tokenCache, onCacheLookup: (hit) => metrics.cacheLookup('client_credentials_token', hit) });
-  const exchanges = new TokenExchanges({ ...tokenCache, onCacheLookup: (hit) => metrics.cacheLookup('exchanged_token', hit) });
+  const tokenCacheOptions = { clock, logger: options.logger, ...(options.fetch ? { fetch: options.fetch } : {}) };
+  const tokens = new ClientCredentialsTokens({ ...tokenCacheOptions, onCacheLookup: (hit) => metrics.cacheLookup('client_credentials_token', hit) });
+  const exchanges = new TokenExchanges({ ...tokenCacheOptions, onCacheLookup: (hit) => metrics.cacheLookup('exchanged_token', hit) });
   const credentials = new Map(
     config.routes.map((route) => [route, downstreamCredential(route, { tokens, exchanges, upstream: upstreamOf(route).clientDefaults })]),
   );
