@@ -16,7 +16,7 @@ export function redactConfig(config: Config, keyIds: readonly string[]): Record<
       ...route,
       url: route.url.href,
       ...(route.auth === 'api-key' ? { apiKey: '[redacted]' } : {}),
-      ...(route.auth === 'client-credentials' && route.credentialsFrom === 'config' ? { clientSecret: '[redacted]' } : {}),
+      ...('clientSecret' in route && route.clientSecret !== undefined ? { clientSecret: '[redacted]' } : {}),
     })),
     redis: { ...config.redis, url: config.redis.url === undefined ? undefined : redactedRedisUrl(config.redis.url) },
     admin: { token: config.admin.token === undefined ? undefined : '[redacted]' },

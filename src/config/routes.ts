@@ -99,6 +99,21 @@ const clientCredentialsBase = {
   tokenAuth: z.enum(['client_secret_basic', 'client_secret_post']).default('client_secret_basic'),
 };
 
+/** An RFC 8693 resource: an absolute URI, query allowed, no fragment. */
+const absoluteUri = z.string().refine((value) => tryUrl(value) !== undefined && !value.includes('#'), 'must be an absolute URI without a fragment');
+
+/**
+ * token-exchange and entra-obo: the proxy trades each user's upstream token for one issued for
+ * the downstream, by default at the upstream provider's token endpoint as its upstream client.
+ */
+const exchangeBase = {
+  ...routeBase,
+  tokenUrl: secureUrl.optional(),
+  clientId: z.string().min(1).optional(),
+  clientSecret: z.string().min(1).optional(),
+  tokenAuth: z.enum(['client_secret_basic', 'client_secret_post']).optional(),
+};
+
 /** Each credential mode with the settings it requires and allows; a setting of another mode is refused. */
 const routeModes = taggedUnion('auth', [
   // A route without `auth` passes on the user's own upstream token.
@@ -116,6 +131,17 @@ const routeModes = taggedUnion('auth', [
       clientSecretHeader: headerName.default('X-Client-Secret'),
     }),
   ]),
+  // RFC 8693: what the exchanged token is for, and which upstream token is its subject.
+  z.strictObject({
+    ...exchangeBase,
+    auth: z.literal('token-exchange'),
+    audience: z.string().min(1).optional(),
+    resource: absoluteUri.optional(),
+    scopes: listOf(scopeToken).default([]),
+    subjectToken: z.enum(['access_token', 'id_token']).default('access_token'),
+  }),
+  // Microsoft Entra's on-behalf-of: the scopes name the downstream's API, as api://<app>/.default.
+  z.strictObject({ ...exchangeBase, auth: z.literal('entra-obo'), scopes: listOf(scopeToken).refine((scopes) => scopes.length > 0, 'needs a scope such as api://<app>/.default') }),
   // `patHeader`: the request header carrying the client's own token (Authorization means `Bearer <token>`).
   z.strictObject({ ...routeBase, auth: z.literal('pat'), patHeader: headerName.default('Authorization'), header: outboundHeader }),
   z.strictObject({ ...routeBase, auth: z.literal('none') }),

@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { redirectUriProblem } from './redirect-uri.js';
 import { upstreamSettingsSchema } from '../upstream/settings.js';
 import { duration, flag, listOf, masterKey, publicOrigin, redisUrl, scopeToken } from './primitives.js';
+import { exchangeRouteProblems } from './exchange-routes.js';
 import { routeSchema, type Route } from './routes.js';
 import { staticClientSchema } from './static-clients.js';
 
@@ -112,6 +113,8 @@ export const configSchema = z
         if (typeof upstream === 'string' && !(upstream in upstreams)) {
           ctx.addIssue({ code: 'custom', path: ['routes', index, 'upstream'], message: `names no entry of upstreams (${Object.keys(upstreams).join(', ') || 'none defined'})` });
         }
+        const provider: unknown = upstream === undefined ? config.upstream : typeof upstream === 'string' ? (upstreams as Record<string, unknown>)[upstream] : undefined;
+        for (const problem of exchangeRouteProblems(route, provider)) ctx.addIssue({ code: 'custom', path: ['routes', index, problem.setting], message: problem.message });
       });
       const clients: unknown[] = Array.isArray(config.clients) ? config.clients : [];
       const schemes = Array.isArray(config.redirectSchemes) ? config.redirectSchemes : [];

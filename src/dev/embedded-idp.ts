@@ -23,6 +23,8 @@ export interface EmbeddedIdpOptions {
   clients: EmbeddedIdpClient[];
   /** Short values let tests force the proxy to refresh upstream. */
   accessTokenTtlSeconds?: number;
+  /** Runs on the provider before its clients are checked: registers a further grant type, say. */
+  extend?: (provider: Provider) => void;
   // No clock option: oidc-provider reads Date.now() directly, so only fake timers can move its time.
 }
 
@@ -52,6 +54,7 @@ export async function startEmbeddedIdp(options: EmbeddedIdpOptions): Promise<Emb
   try {
     const Provider = await importProviderQuietly();
     provider = new Provider(issuer, await configuration(options));
+    options.extend?.(provider);
     // Static clients are validated lazily on first use; surface a bad definition at start instead.
     for (const { client_id } of options.clients) {
       await provider.Client.find(client_id).catch((cause: { message?: string; error_description?: string }) => {

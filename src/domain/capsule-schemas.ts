@@ -25,6 +25,8 @@ export const upstreamTokensSchema = z.object({
   access_token: z.string().min(1),
   expires_at: epochSeconds.optional(),
   refresh_token: z.string().min(1).optional(),
+  /** Kept only where a route exchanges it for the downstream's token (token-exchange with subjectToken id_token). */
+  id_token: z.string().min(1).optional(),
 });
 export type UpstreamTokens = z.infer<typeof upstreamTokensSchema>;
 

@@ -27,7 +27,7 @@ export type CredentialOutcome =
       readonly status: 401 | 503;
       readonly error: string;
       readonly description: string;
-      /** WWW-Authenticate for a 401. */
+      /** WWW-Authenticate for a 401; without one, the route's own invalid_token challenge. */
       readonly challenge?: string;
       /** For the log only. */
       readonly detail?: string;
@@ -41,6 +41,13 @@ export interface DownstreamCredential {
   /** Whether MCP clients must sign in through the proxy and present its access token. */
   readonly signsIn: boolean;
   credential(request: CredentialRequest): Promise<CredentialOutcome>;
+}
+
+export type CredentialRefusal = Extract<CredentialOutcome, { ok: false }>;
+
+/** A credential the proxy obtains for the downstream could not be had now; why is for the log only. */
+export function credentialUnavailable(detail: string): CredentialRefusal {
+  return { ok: false, status: 503, error: 'temporarily_unavailable', description: 'The credential for the MCP server could not be obtained.', detail };
 }
 
 /** Header values must be ByteStrings; a non-ASCII value travels percent-encoded. */

@@ -1,5 +1,4 @@
 import { Hono } from 'hono';
-import { downstreamCredential } from '../downstream/credentials.js';
 import { endpointsFor, type Endpoints } from '../oauth/endpoints.js';
 import { serverError } from '../oauth/errors.js';
 import { requestIdSource } from '../observability/request-id.js';
@@ -36,7 +35,7 @@ export function createApp<F extends Forwarder>(deps: AppDeps<F>): ProxyApp {
   const endpoints = endpointsFor(deps.config);
   const newRequestId = requestIdSource();
   const routeOf = routeTable(
-    endpoints.routes.map((endpoint) => routePipeline({ ...deps, newRequestId }, endpoint, downstreamCredential(endpoint.route, { tokens: deps.downstreamTokens }))),
+    endpoints.routes.map((endpoint) => routePipeline({ ...deps, newRequestId }, endpoint, deps.credentialFor(endpoint.route))),
   );
   const hono = endpointsApp(deps, endpoints, newRequestId);
   const fetch = async (request: Request, env?: unknown): Promise<Response> => {

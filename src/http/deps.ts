@@ -3,7 +3,7 @@ import type { Config, Route } from '../config/schema.js';
 import type { CapsuleCodec } from '../crypto/capsule.js';
 import type { Clock } from '../domain/clock.js';
 import type { KeyRing } from '../crypto/keyring.js';
-import type { TokenSource } from '../downstream/modes/client-credentials.js';
+import type { DownstreamCredential } from '../downstream/credential.js';
 import type { AuditLog } from '../observability/audit.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -33,8 +33,8 @@ export interface AppDeps<F extends Forwarder = Forwarder> {
   upstreamInfoFor(route: Route): { readonly host: string; readonly scopes: readonly string[] };
   /** The forwarder of a route (each has its own pools and timeout). */
   forwarderFor(route: Route): F;
-  /** Tokens the proxy obtains with client credentials for client-credentials routes (cached). */
-  readonly downstreamTokens: TokenSource;
+  /** The credential mode of a route, built once at start-up (with the token caches it shares with other routes). */
+  credentialFor(route: Route): DownstreamCredential;
   readonly logger: Logger;
   readonly audit: AuditLog;
   /** Prometheus metrics of this process (README "Metrics"). */

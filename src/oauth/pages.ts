@@ -75,6 +75,9 @@ function downstreamShare(mode: DownstreamAuthMode, server: string, provider: str
       return `${server} receives your identity at ${provider} in request headers (your user ID, name and verified email address) and an access token for your account there${scopeText}`;
     case 'upstream-token':
       return `${server} receives an access token for your account at ${provider}${scopeText}`;
+    case 'token-exchange':
+    case 'entra-obo':
+      return `${server} receives an access token for your account that ${provider} issues for that server`;
     default:
       return `${server} receives nothing of yours: it is called with this proxy's own credential`;
   }

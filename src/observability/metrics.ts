@@ -22,7 +22,7 @@ export type PolicyStage = 'sign-in' | 'refresh' | 'request' | 'tool';
 export type LoginResult = 'success' | 'denied' | 'error' | 'rejected';
 
 /** Which cache a lookup went to. */
-export type CacheName = 'client_credentials_token' | 'client_metadata_document';
+export type CacheName = 'client_credentials_token' | 'exchanged_token' | 'client_metadata_document';
 
 /** `process.memoryUsage.rss()` where the runtime has it (Node, Bun, Deno's node compatibility). */
 function residentMemoryBytes(): number | undefined {
@@ -89,7 +89,7 @@ export class Metrics {
 
   readonly cacheLookups: Counter<'cache' | 'result'> = this.registry.counter({
     name: `${PREFIX}cache_lookups_total`,
-    help: 'Cache lookups, by cache (client_credentials_token, client_metadata_document) and result (hit, miss).',
+    help: 'Cache lookups, by cache (client_credentials_token, exchanged_token, client_metadata_document) and result (hit, miss).',
     labelNames: ['cache', 'result'],
   });
 

@@ -4,6 +4,8 @@ import type { Clock } from '../domain/clock.js';
 import { KeyRing } from '../crypto/keyring.js';
 import type { AppDeps } from '../http/deps.js';
 import { ClientCredentialsTokens } from '../downstream/client-credentials/index.js';
+import { downstreamCredential } from '../downstream/credentials.js';
+import { TokenExchanges } from '../downstream/token-exchange/index.js';
 import { metadataDocumentSupport } from '../oauth/cimd/wiring.js';
 import { ClientDirectory } from '../oauth/clients.js';
 import { endpointsFor } from '../oauth/endpoints.js';
@@ -48,17 +50,25 @@ export async function buildDeps<F extends Forwarder>(config: Config, options: De
   const clock = options.clock ?? Date.now;
   const metrics = options.metrics ?? new Metrics();
   const keys = await KeyRing.create(config.keys);
-  const upstream = (settings: Config['upstream']) => {
+  // An upstream keeps users' ID tokens only where a route of it exchanges them.
+  const idTokenUpstreams = new Set(config.routes.filter((route) => route.auth === 'token-exchange' && route.subjectToken === 'id_token').map((route) => route.upstream));
+  const upstream = (settings: Config['upstream'], name: string | undefined) => {
     const resolved = resolveUpstream(settings);
     const client = countingUpstreamErrors(
-      createUpstreamClient(resolved, { clock, ...(options.fetch ? { fetch: options.fetch } : {}) }),
+      createUpstreamClient(resolved, { clock, keepIdToken: idTokenUpstreams.has(name), ...(options.fetch ? { fetch: options.fetch } : {}) }),
       // A user who declines at the provider is a login result, not a provider failure.
       (kind) => kind !== 'denied' && metrics.upstreamErrors.inc({ kind }),
     );
-    return { client, info: { host: signInHost(resolved), scopes: resolved.scopes } };
+    const clientDefaults = {
+      tokenEndpoint: () => client.tokenEndpoint(),
+      clientId: resolved.clientId,
+      clientSecret: resolved.clientSecret,
+      authMethod: resolved.tokenAuthMethod,
+    };
+    return { client, clientDefaults, info: { host: signInHost(resolved), scopes: resolved.scopes } };
   };
-  const defaultUpstream = upstream(config.upstream);
-  const namedUpstreams = new Map(Object.entries(config.upstreams).map(([name, settings]) => [name, upstream(settings)]));
+  const defaultUpstream = upstream(config.upstream, undefined);
+  const namedUpstreams = new Map(Object.entries(config.upstreams).map(([name, settings]) => [name, upstream(settings, name)]));
   const upstreamOf = (route: Route) => (route.upstream === undefined ? defaultUpstream : namedUpstreams.get(route.upstream)!);
   const capsules = new CapsuleCodec(keys, clock);
   const { replay, shared } = await replayStoreFor(config, { clock, logger: options.logger, metrics });
@@ -73,6 +83,12 @@ export async function buildDeps<F extends Forwarder>(config: Config, options: De
   });
   const clients = new ClientDirectory({ capsules, configured: config.clients, documents: documentSupport?.documents, logger: options.logger });
   const forwarders = new Map<Route, F>(config.routes.map((route) => [route, options.createForwarder(route.timeout * 1000)]));
+  const tokenCacheOptions = { clock, logger: options.logger, ...(options.fetch ? { fetch: options.fetch } : {}) };
+  const tokens = new ClientCredentialsTokens({ ...tokenCacheOptions, onCacheLookup: (hit) => metrics.cacheLookup('client_credentials_token', hit) });
+  const exchanges = new TokenExchanges({ ...tokenCacheOptions, onCacheLookup: (hit) => metrics.cacheLookup('exchanged_token', hit) });
+  const credentials = new Map(
+    config.routes.map((route) => [route, downstreamCredential(route, { tokens, exchanges, upstream: upstreamOf(route).clientDefaults })]),
+  );
 
   return {
     config,
@@ -86,12 +102,7 @@ export async function buildDeps<F extends Forwarder>(config: Config, options: De
     upstreamInfoFor: (route) => upstreamOf(route).info,
     forwarderFor: (route) => forwarders.get(route)!,
     upstreamClients: [defaultUpstream, ...namedUpstreams.values()].map((entry) => entry.client),
-    downstreamTokens: new ClientCredentialsTokens({
-      clock,
-      logger: options.logger,
-      ...(options.fetch ? { fetch: options.fetch } : {}),
-      onCacheLookup: (hit) => metrics.cacheLookup('client_credentials_token', hit),
-    }),
+    credentialFor: (route) => credentials.get(route)!,
     logger: options.logger,
     audit: options.audit ?? silentAudit,
     metrics,

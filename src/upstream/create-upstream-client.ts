@@ -15,6 +15,11 @@ export interface UpstreamClientDeps {
   /** Milliseconds since the epoch; also shifts oauth4webapi's ID token time checks. */
   readonly clock?: () => number;
   readonly fetch?: typeof fetch;
+  /**
+   * Keep the provider's ID token with the user's upstream tokens, for a route that exchanges it.
+   * Off by default: it would only make every access token larger.
+   */
+  readonly keepIdToken?: boolean;
 }
 
 /** The proxy as one OAuth/OIDC client of the provider `resolved` describes. */
@@ -30,6 +35,7 @@ class PresetUpstreamClient implements UpstreamClient {
   private readonly fetch: typeof fetch;
   /** The token endpoint, normalised for plain OAuth providers. */
   private readonly tokenFetch: typeof fetch;
+  private readonly keepIdToken: boolean;
 
   constructor(
     private readonly resolved: ResolvedUpstream,
@@ -42,6 +48,7 @@ class PresetUpstreamClient implements UpstreamClient {
         ? oauth.ClientSecretPost(secret)
         : oauth.ClientSecretBasic(secret);
     this.clock = deps.clock ?? Date.now;
+    this.keepIdToken = deps.keepIdToken ?? false;
     this.fetch = createOutboundFetch({ timeoutMs: resolved.timeoutMs, maxResponseBytes: resolved.maxResponseBytes, fetch: deps.fetch });
     this.tokenFetch =
       resolved.protocol === 'oidc' ? this.fetch : normalizeTokenResponses(this.fetch, { dropIdToken: true });
@@ -63,6 +70,12 @@ class PresetUpstreamClient implements UpstreamClient {
 
   async ready(): Promise<void> {
     await this.authorizationServer();
+  }
+
+  async tokenEndpoint(): Promise<string> {
+    const server = await this.authorizationServer();
+    if (!server.token_endpoint) throw toUpstreamError(new Error('the provider has no token_endpoint'), 'discovery');
+    return server.token_endpoint;
   }
 
   async authorizationUrl(secrets: UpstreamLoginSecrets, redirectUri: string): Promise<URL> {
@@ -148,6 +161,10 @@ class PresetUpstreamClient implements UpstreamClient {
     }
   }
 
+  /**
+   * An ID token is kept as the provider sent it: one not renewed by a refresh is left out rather
+   * than carried on, since it would be as old as the sign-in and no provider would exchange it.
+   */
   private tokensFrom(result: oauth.TokenEndpointResponse, previousRefreshToken?: string): UpstreamTokens {
     const refresh = result.refresh_token ?? previousRefreshToken;
     const expiresIn = result.expires_in;
@@ -156,6 +173,7 @@ class PresetUpstreamClient implements UpstreamClient {
       access_token: result.access_token,
       ...(typeof expiresIn === 'number' && expiresIn > 0 ? { expires_at: now + Math.floor(expiresIn) } : {}),
       ...(refresh ? { refresh_token: refresh } : {}),
+      ...(this.keepIdToken && result.id_token ? { id_token: result.id_token } : {}),
     };
   }
 }

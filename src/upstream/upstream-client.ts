@@ -20,6 +20,8 @@ export interface UpstreamLoginResult {
 export interface UpstreamClient {
   /** Discovery (or static endpoints) is done and the client can start logins. */
   ready(): Promise<void>;
+  /** The provider's token endpoint (discovered, or configured), where the exchange modes trade users' tokens by default. */
+  tokenEndpoint(): Promise<string>;
   authorizationUrl(secrets: UpstreamLoginSecrets, redirectUri: string): Promise<URL>;
   /** Validates the callback, redeems the code and establishes the verified identity. */
   completeLogin(callbackUrl: URL, secrets: UpstreamLoginSecrets, redirectUri: string): Promise<UpstreamLoginResult>;

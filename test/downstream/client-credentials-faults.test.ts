@@ -1,16 +1,13 @@
 import { delay, http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  ClientCredentialsTokens,
-  type ClientCredentialsError,
-  type ClientCredentialsRequest,
-} from '../../src/downstream/client-credentials/index.js';
+import { ClientCredentialsTokens, type ClientCredentialsRequest } from '../../src/downstream/client-credentials/index.js';
+import type { TokenEndpointError } from '../../src/downstream/token-endpoint/index.js';
 import { errorText, failure, manualClock, recordingLogger } from './helpers.js';
 
 /**
  * A token endpoint on a bad day (msw on a fake https host): errors, garbage, hangs,
- * redirects, huge bodies. Each is a ClientCredentialsError with a stable code, and no
+ * redirects, huge bodies. Each is a TokenEndpointError with a stable code, and no
  * secret, Basic credential or token shows up in any message, detail or log line.
  */
 
@@ -58,13 +55,13 @@ function tokens(options: { timeoutMs?: number; clock?: () => number; maxEntries?
   return { tokens: new ClientCredentialsTokens({ logger, ...options }), logger };
 }
 
-function expectNothingSecret(error: ClientCredentialsError, logger: ReturnType<typeof recordingLogger>) {
+function expectNothingSecret(error: TokenEndpointError, logger: ReturnType<typeof recordingLogger>) {
   for (const text of [errorText(error), logger.text()]) {
     for (const secret of [SECRET, encodeURIComponent(SECRET), BASIC, TOKEN]) expect(text).not.toContain(secret);
   }
 }
 
-async function unavailable(answer: Handler, options: { timeoutMs?: number } = {}): Promise<ClientCredentialsError> {
+async function unavailable(answer: Handler, options: { timeoutMs?: number } = {}): Promise<TokenEndpointError> {
   tokenEndpoint = answer;
   const { tokens: source, logger } = tokens(options);
   const error = await failure(source.getToken(request()));
@@ -174,7 +171,7 @@ describe('OAuth errors from the token endpoint', () => {
     const { tokens: source, logger } = tokens();
     const error = await failure(source.getToken(request()));
     expect(error).toMatchObject({ code: 'token_endpoint_error', oauthError: 'invalid_scope', status: 400 });
-    expect(error.message).toBe('client credentials token token_endpoint_error (invalid_scope)');
+    expect(error.message).toBe('token endpoint token_endpoint_error (invalid_scope)');
     expect(error.detail).toContain('api.read is not allowed');
     expectNothingSecret(error, logger);
   });

@@ -1,6 +1,6 @@
 import { expect } from 'vitest';
 import type { LogFields, Logger } from '../../src/observability/logger.js';
-import { ClientCredentialsError } from '../../src/downstream/client-credentials/index.js';
+import { TokenEndpointError } from '../../src/downstream/token-endpoint/index.js';
 
 /** A fetch that passes through and records every request to one URL (the token endpoint). */
 export function countingFetch(tokenUrl: string, base: () => typeof fetch = () => globalThis.fetch) {
@@ -30,18 +30,18 @@ export function recordingLogger(): Logger & { entries: Array<{ level: string; me
   };
 }
 
-/** Awaits a rejection and checks that it is a ClientCredentialsError. */
-export async function failure(promise: Promise<unknown>): Promise<ClientCredentialsError> {
+/** Awaits a rejection and checks that it is a TokenEndpointError. */
+export async function failure(promise: Promise<unknown>): Promise<TokenEndpointError> {
   const outcome = await promise.then(
     () => 'resolved' as const,
     (error: unknown) => error,
   );
-  expect(outcome).toBeInstanceOf(ClientCredentialsError);
-  return outcome as ClientCredentialsError;
+  expect(outcome).toBeInstanceOf(TokenEndpointError);
+  return outcome as TokenEndpointError;
 }
 
 /** Every text an error offers a caller or a log: none may hold a secret. */
-export function errorText(error: ClientCredentialsError): string {
+export function errorText(error: TokenEndpointError): string {
   return [error.message, error.detail, error.oauthError ?? '', String(error.stack)].join('\n');
 }
 

@@ -42,8 +42,8 @@ describe('route modes: a setting of another credential mode is refused, naming t
 
   it('refuses client-credentials settings on an identity-headers route', () => {
     expect(configProblems(() => fromFile(route('auth: identity-headers\ntokenUrl: https://login.example.com/token\nscopes: [mcp]')))).toEqual([
-      'routes[0] (/mcp).tokenUrl: unknown key for auth identity-headers (used by auth client-credentials)',
-      'routes[0] (/mcp).scopes: unknown key for auth identity-headers (used by auth client-credentials)',
+      'routes[0] (/mcp).tokenUrl: unknown key for auth identity-headers (used by auth client-credentials, token-exchange, entra-obo)',
+      'routes[0] (/mcp).scopes: unknown key for auth identity-headers (used by auth client-credentials, token-exchange, entra-obo)',
     ]);
   });
 

@@ -134,3 +134,14 @@ export async function firstProgressOfALongCountdown(client: Client): Promise<{ p
   await call.catch(() => undefined);
   return { progress, callSettled: settledAtFirst };
 }
+
+/** Signs `login` in with the SDK client and calls the demo server's `whoami`: the bearer token the MCP server received, if any. */
+export async function bearerSeenByServer(mcpUrl: string, login: string): Promise<string | undefined> {
+  const { client } = await connectWithOAuth(mcpUrl, new TestOAuthProvider({ login }));
+  try {
+    const seen = JSON.parse(textOf(await client.callTool({ name: 'whoami', arguments: {} }))) as { authorization?: string | null };
+    return /^Bearer (\S+)$/.exec(seen.authorization ?? '')?.[1];
+  } finally {
+    await client.close();
+  }
+}

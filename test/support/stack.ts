@@ -2,7 +2,7 @@ import { parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import type { Clock } from '../../src/domain/clock.js';
 import { startDemoMcpServer, type DemoMcpServer } from '../../src/dev/demo-mcp-server.js';
-import { startEmbeddedIdp, type EmbeddedIdp, type EmbeddedIdpClient } from '../../src/dev/embedded-idp.js';
+import { startEmbeddedIdp, type EmbeddedIdp, type EmbeddedIdpClient, type EmbeddedIdpOptions } from '../../src/dev/embedded-idp.js';
 import { createAuditLog } from '../../src/observability/audit.js';
 import { createLogger, type Logger } from '../../src/observability/logger.js';
 import { startNodeProxy, type RunningProxy } from '../../src/runtime/node.js';
@@ -16,6 +16,10 @@ export interface StackOptions {
   readonly clock?: Clock;
   /** More clients of the embedded identity provider (a client_credentials client, say). */
   readonly idpClients?: EmbeddedIdpClient[];
+  /** Grant types of the proxy's own client at the embedded identity provider, beyond authorization_code and refresh_token. */
+  readonly proxyGrantTypes?: string[];
+  /** Extends the embedded identity provider (a further grant type, say). */
+  readonly extendIdp?: EmbeddedIdpOptions['extend'];
   /** Put another downstream behind the proxy instead of the demo MCP server. */
   readonly downstreamUrl?: string;
   /** Runs before the proxy starts, knowing its public URL: starts extra servers, returns extra settings and how to stop them. */
@@ -62,9 +66,15 @@ export class Stack {
     const publicUrl = `http://127.0.0.1:${port}`;
     const idp = await startEmbeddedIdp({
       clients: [
-        { client_id: 'proxy', client_secret: 'proxy-upstream-secret', redirect_uris: [`${publicUrl}/oauth/callback`] },
+        {
+          client_id: 'proxy',
+          client_secret: 'proxy-upstream-secret',
+          redirect_uris: [`${publicUrl}/oauth/callback`],
+          grant_types: ['authorization_code', 'refresh_token', ...(options.proxyGrantTypes ?? [])],
+        },
         ...(options.idpClients ?? []),
       ],
+      ...(options.extendIdp ? { extend: options.extendIdp } : {}),
       ...(options.upstreamAccessTokenTtl ? { accessTokenTtlSeconds: options.upstreamAccessTokenTtl } : {}),
     });
     const demo = await startDemoMcpServer();

@@ -81,7 +81,7 @@ clients:
     });
     expect(lines).toEqual(
       expect.arrayContaining([
-        'routes[0] (/mcp/gmail).auth: must be one of upstream-token, identity-headers, api-key, client-credentials, pat, none',
+        'routes[0] (/mcp/gmail).auth: must be one of upstream-token, identity-headers, api-key, client-credentials, token-exchange, entra-obo, pat, none',
         expect.stringMatching(/^routes\[1\] \(\/mcp\/gmail\)\.url: must be an absolute http\(s\) URL/),
         expect.stringMatching(/^routes\[2\] \(http:\/\/x:1\/token\)\.url: needs a path .*\/token is served by the proxy itself/),
         expect.stringMatching(/^routes\[3\] \(http:\/\/y:1\/mcp\/y\)\.upstream: names no entry of upstreams/),

@@ -40,7 +40,7 @@ describe('route modes: a mode that does not exist', () => {
     const lines = fileProblems('routes:\n  - path: /mcp\n    url: http://mcp:3000/mcp\n    auth: magic\n    timeout: 0\n    timout: 60\n    policy: { emial: [a@example.com] }\n');
     expect(lines.sort()).toEqual(
       [
-        'routes[0] (/mcp).auth: must be one of upstream-token, identity-headers, api-key, client-credentials, pat, none',
+        'routes[0] (/mcp).auth: must be one of upstream-token, identity-headers, api-key, client-credentials, token-exchange, entra-obo, pat, none',
         'routes[0] (/mcp).timeout: must be a positive duration such as 3600, 60m, 1h or 30d',
         'routes[0] (/mcp).timout: unknown key; did you mean timeout?',
         'routes[0] (/mcp).policy.emial: unknown key; did you mean emails?',

@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, readConfigFile } from '../../src/config/load.js';
 import { CapsuleError } from '../../src/crypto/capsule.js';
 import { loggedError, ProblemError } from '../../src/domain/errors.js';
-import { ClientCredentialsError, withoutSecrets } from '../../src/downstream/client-credentials/errors.js';
-import { sendTokenRequest } from '../../src/downstream/client-credentials/token-fetch.js';
+import { TokenEndpointError, withoutSecrets } from '../../src/downstream/token-endpoint/errors.js';
+import { sendTokenRequest } from '../../src/downstream/token-endpoint/token-fetch.js';
 import { SafeFetchError } from '../../src/net/errors.js';
 import { safeFetch } from '../../src/net/safe-fetch.js';
 import { ErrorPage, RedirectToClient } from '../../src/oauth/browser-errors.js';
@@ -45,7 +45,7 @@ describe('one error shape', () => {
       new ClientMetadataError('invalid_document', 'The client metadata document is invalid.', 'redirect_uris missing'),
       new ClientMetadataFetchLimited(30),
       new ClientAssertionError('replayed', 'jti already used'),
-      new ClientCredentialsError('token_endpoint_error', 'token endpoint answered invalid_client (HTTP 401)', 'invalid_client', 401),
+      new TokenEndpointError('token_endpoint_error', 'token endpoint answered invalid_client (HTTP 401)', 'invalid_client', 401),
       new ConfigError(['CAPSULE_PUBLIC_URL: must be an absolute URL']),
     ];
     expect(kinds.map((error) => [error.name, error.code, error.status, error.description, error.detail])).toEqual([
@@ -58,7 +58,7 @@ describe('one error shape', () => {
       ['ClientMetadataError', 'invalid_document', undefined, 'The client metadata document is invalid.', 'redirect_uris missing'],
       ['ClientMetadataError', 'too_many_fetches', undefined, 'Too many client metadata documents were fetched for this address.', 'fetch limit reached; retry in 30s'],
       ['ClientAssertionError', 'replayed', undefined, 'Client authentication failed.', 'jti already used'],
-      ['ClientCredentialsError', 'token_endpoint_error', 401, 'client credentials token token_endpoint_error (invalid_client)', 'token endpoint answered invalid_client (HTTP 401)'],
+      ['TokenEndpointError', 'token_endpoint_error', 401, 'token endpoint token_endpoint_error (invalid_client)', 'token endpoint answered invalid_client (HTTP 401)'],
       ['ConfigError', 'invalid_configuration', undefined, 'The configuration is invalid.', 'CAPSULE_PUBLIC_URL: must be an absolute URL'],
     ]);
     for (const error of kinds) expect(error).toBeInstanceOf(ProblemError);
@@ -129,12 +129,12 @@ describe('one error shape', () => {
     const unreachable = await rejection(
       sendTokenRequest(url, { headers: new Headers(), body: new URLSearchParams({ grant_type: 'client_credentials' }) }, { fetch, timeoutMs: 5000, maxResponseBytes: 1024 }),
     );
-    expect(unreachable).toBeInstanceOf(ClientCredentialsError);
-    expect((unreachable as ClientCredentialsError).code).toBe('unavailable');
-    expect((unreachable as ClientCredentialsError).cause).toBeInstanceOf(Error);
-    expect(withoutSecrets(unreachable as ClientCredentialsError, ['s3cret-value']).cause).toBe((unreachable as ClientCredentialsError).cause);
+    expect(unreachable).toBeInstanceOf(TokenEndpointError);
+    expect((unreachable as TokenEndpointError).code).toBe('unavailable');
+    expect((unreachable as TokenEndpointError).cause).toBeInstanceOf(Error);
+    expect(withoutSecrets(unreachable as TokenEndpointError, ['s3cret-value']).cause).toBe((unreachable as TokenEndpointError).cause);
 
-    const leaky = new ClientCredentialsError('unavailable', 'endpoint echoed s3cret-value', undefined, undefined, new Error('body: client_secret=s3cret-value'));
+    const leaky = new TokenEndpointError('unavailable', 'endpoint echoed s3cret-value', undefined, undefined, new Error('body: client_secret=s3cret-value'));
     const cleaned = withoutSecrets(leaky, ['s3cret-value']);
     expect(cleaned.detail).toBe('endpoint echoed [redacted]');
     expect(cleaned.cause).toBeUndefined();

@@ -1,4 +1,3 @@
-export { ClientCredentialsError, type ClientCredentialsErrorCode } from './errors.js';
 export {
   credentialsFromRequest,
   DEFAULT_CREDENTIAL_HEADERS,
@@ -7,11 +6,5 @@ export {
   type CredentialHeaderNames,
   type RequestCredentials,
 } from './from-request.js';
-export { checkTokenUrl, type ClientAuthMethod, type ClientCredentialsRequest } from './token-request.js';
-export {
-  CLIENT_CREDENTIALS_DEFAULTS,
-  ClientCredentialsTokens,
-  type ClientCredentialsStats,
-  type ClientCredentialsToken,
-  type ClientCredentialsTokensOptions,
-} from './token-source.js';
+export { type ClientCredentialsRequest } from './token-request.js';
+export { ClientCredentialsTokens } from './token-source.js';

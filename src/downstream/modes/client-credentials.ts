@@ -1,5 +1,6 @@
-import { ClientCredentialsError, credentialsFromRequest } from '../client-credentials/index.js';
-import { credentialDigest, type CredentialOutcome, type DownstreamCredential } from '../credential.js';
+import { credentialsFromRequest } from '../client-credentials/index.js';
+import { credentialDigest, credentialUnavailable, type CredentialOutcome, type DownstreamCredential } from '../credential.js';
+import { failureDetail, TokenEndpointError } from '../token-endpoint/errors.js';
 
 /** The request for a client_credentials token, as the token source takes it. */
 export interface TokenRequest {
@@ -50,16 +51,10 @@ export function clientCredentials(options: ClientCredentialsOptions, tokens: Tok
         },
       };
     } catch (error) {
-      const refused = error instanceof ClientCredentialsError && error.oauthError === 'invalid_client';
+      const refused = error instanceof TokenEndpointError && error.oauthError === 'invalid_client';
       return refused && client.from === 'request'
         ? { ok: false, status: 401, error: 'invalid_client', description: 'The client credentials were refused.', challenge: 'Basic realm="mcp-capsule"', detail: String((error as Error).message) }
-        : {
-            ok: false,
-            status: 503,
-            error: 'temporarily_unavailable',
-            description: 'The credential for the MCP server could not be obtained.',
-            detail: error instanceof ClientCredentialsError ? `${error.code}: ${error.detail}` : String(error),
-          };
+        : credentialUnavailable(failureDetail(error));
     }
   };
 

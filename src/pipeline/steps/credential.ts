@@ -14,6 +14,8 @@ export async function obtainCredential(
   const outcome = await route.credential.credential({ token, headers });
   if (outcome.ok) return outcome;
   route.deps.logger.warn('downstream credential unavailable', { route: route.endpoint.path, error: outcome.error, detail: outcome.detail, request_id: state.requestId });
-  const challenge: Record<string, string> = outcome.challenge ? { 'www-authenticate': outcome.challenge } : {};
+  // A 401 without a challenge of the mode's own means the sign-in no longer yields a credential: the route's invalid_token challenge sends the client to sign in again.
+  const wwwAuthenticate = outcome.challenge ?? (outcome.status === 401 ? route.challenges.invalid : undefined);
+  const challenge: Record<string, string> = wwwAuthenticate ? { 'www-authenticate': wwwAuthenticate } : {};
   return new Refusal(jsonAnswer(outcome.status, { error: outcome.error, error_description: outcome.description }, challenge), outcome.error);
 }

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { ClientCredentialsError } from './errors.js';
+import { TokenEndpointError } from './errors.js';
 import type { RawTokenResponse } from './token-fetch.js';
 
 export interface IssuedToken {
@@ -72,5 +72,5 @@ export function parseTokenResponse({ status, text }: RawTokenResponse, where: st
 }
 
 function fail(code: 'token_endpoint_error' | 'unavailable', detail: string, oauthError: string | undefined, status: number): never {
-  throw new ClientCredentialsError(code, detail, oauthError, status);
+  throw new TokenEndpointError(code, detail, oauthError, status);
 }

@@ -1,5 +1,5 @@
 import { readCappedStream } from '../../net/capped-body.js';
-import { ClientCredentialsError } from './errors.js';
+import { TokenEndpointError } from './errors.js';
 
 export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024;
 
@@ -31,17 +31,17 @@ export async function sendTokenRequest(url: URL, init: { headers: Headers; body:
     const response = await options.fetch(url, { method: 'POST', headers: init.headers, body: init.body, redirect: 'manual', signal });
     if ((response.status >= 300 && response.status < 400) || response.type === 'opaqueredirect') {
       void response.body?.cancel().catch(() => undefined);
-      throw new ClientCredentialsError('unavailable', `${where} answered a redirect (HTTP ${response.status}), which is not followed`, undefined, response.status);
+      throw new TokenEndpointError('unavailable', `${where} answered a redirect (HTTP ${response.status}), which is not followed`, undefined, response.status);
     }
     const body = await readCappedStream(response.body, options.maxResponseBytes, { declaredLength: response.headers.get('content-length'), signal });
     if (body === undefined) {
-      throw new ClientCredentialsError('unavailable', `${where} answered more than ${options.maxResponseBytes} bytes`, undefined, response.status);
+      throw new TokenEndpointError('unavailable', `${where} answered more than ${options.maxResponseBytes} bytes`, undefined, response.status);
     }
     return { status: response.status, text: new TextDecoder().decode(body) };
   } catch (error) {
-    if (error instanceof ClientCredentialsError) throw error;
-    if (signal.aborted) throw new ClientCredentialsError('unavailable', `${where} did not answer within ${options.timeoutMs} ms`, undefined, undefined, error);
-    throw new ClientCredentialsError('unavailable', `${where} could not be reached: ${networkReason(error)}`, undefined, undefined, error);
+    if (error instanceof TokenEndpointError) throw error;
+    if (signal.aborted) throw new TokenEndpointError('unavailable', `${where} did not answer within ${options.timeoutMs} ms`, undefined, undefined, error);
+    throw new TokenEndpointError('unavailable', `${where} could not be reached: ${networkReason(error)}`, undefined, undefined, error);
   }
 }
 
