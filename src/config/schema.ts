@@ -129,5 +129,5 @@ export const configSchema = z
 export type ConfigInput = z.input<typeof configSchema>;
 export type Config = z.output<typeof configSchema>;
 
-export { routeSignsIn, type DownstreamAuthMode, type Route, type SignInMode } from './routes.js';
+export { routeServesWithoutUpstreamSession, routeSignsIn, type DownstreamAuthMode, type Route, type SignInMode } from './routes.js';
 export type { StaticClient } from './static-clients.js';

@@ -66,7 +66,7 @@ async function checkClientAndRedirectUri(
   return { client, redirectUri: requestedRedirectUri, registeredRedirectUri: matched };
 }
 
-function grantedScope(requested: string | undefined, offered: readonly string[], refresh: boolean): string {
+export function grantedScope(requested: string | undefined, offered: readonly string[], refresh: boolean): string {
   if (requested === undefined) return offered.join(' ');
   const grantable = refresh ? [...offered, OFFLINE_ACCESS] : offered;
   // Scopes we do not offer are dropped rather than refused (OAuth 2.1 §3.2.3): the token response says what was granted.
@@ -106,9 +106,7 @@ export async function validateAuthorizationRequest(query: URLSearchParams, addre
     }
     if (!isValidS256Challenge(codeChallenge)) throw fail('invalid_request', 'code_challenge is not a valid S256 challenge.');
 
-    // Clients of the 2025-03-26 revision send no resource: they get the first route.
-    const resourceParam = params.optional('resource');
-    const route = resourceParam === undefined ? ctx.endpoints.protectedRoutes[0] : ctx.endpoints.routeForResource(resourceParam);
+    const route = ctx.endpoints.routeRequested(params.optional('resource'));
     if (!route) throw fail('invalid_target', 'The resource parameter does not name an MCP server behind this proxy.');
 
     // Refresh tokens go to clients that registered the refresh_token grant (RFC 7591 §2, SEP-2207).

@@ -1,4 +1,4 @@
-import { routeSignsIn, type Config, type Route } from '../config/schema.js';
+import { routeServesWithoutUpstreamSession, routeSignsIn, type Config, type Route } from '../config/schema.js';
 import { PATHS } from '../domain/paths.js';
 import { compileAccessPolicy, type AccessPolicy } from '../policy/access-policy.js';
 import { matchResource } from '../config/redirect-uri.js';
@@ -13,6 +13,8 @@ export interface RouteEndpoints {
   readonly access: AccessPolicy;
   /** Whether clients sign in through the proxy here; routes that do not are not protected resources of ours. */
   readonly signsIn: boolean;
+  /** Whether grants without a user's upstream session (client credentials, identity assertions) may issue tokens for it. */
+  readonly servesWithoutUpstreamSession: boolean;
 }
 
 /** Public URLs of the proxy, all derived from configuration and never from the Host header. */
@@ -36,6 +38,8 @@ export interface Endpoints {
   readonly secureCookies: boolean;
   /** The route a client's `resource` parameter names, tolerating case in scheme and host and one trailing slash. */
   routeForResource(resource: string): RouteEndpoints | undefined;
+  /** The route a request for a token is for: the one its `resource` names, or the first for a client that names none (the 2025-03-26 revision). */
+  routeRequested(resource: string | undefined): RouteEndpoints | undefined;
   /** The route an issued token's audience names, exactly. */
   routeForAudience(audience: string): RouteEndpoints | undefined;
 }
@@ -51,8 +55,10 @@ export function endpointsFor(config: Config): Endpoints {
     protectedResourceMetadata: issuer + PATHS.protectedResourceMetadata + route.path,
     access: compileAccessPolicy(route.policy),
     signsIn: routeSignsIn(route),
+    servesWithoutUpstreamSession: routeServesWithoutUpstreamSession(route),
   }));
   const protectedRoutes = routes.filter((route) => route.signsIn);
+  const routeForResource = (resource: string) => protectedRoutes.find((route) => matchResource(resource, route.resource));
   return {
     issuer,
     authorization: issuer + PATHS.authorize,
@@ -66,7 +72,8 @@ export function endpointsFor(config: Config): Endpoints {
     secureCookies: issuer.startsWith('https:'),
     routes,
     protectedRoutes,
-    routeForResource: (resource) => protectedRoutes.find((route) => matchResource(resource, route.resource)),
+    routeForResource,
+    routeRequested: (resource) => (resource === undefined ? protectedRoutes[0] : routeForResource(resource)),
     routeForAudience: (audience) => protectedRoutes.find((route) => route.resource === audience),
   };
 }

@@ -4,7 +4,7 @@ import type { Clock } from '../domain/clock.js';
 import { KeyRing } from '../crypto/keyring.js';
 import type { AppDeps } from '../http/deps.js';
 import { ClientCredentialsTokens } from '../downstream/client-credentials/index.js';
-import { metadataDocumentSupport } from '../oauth/cimd/wiring.js';
+import { clientKeySupport } from '../oauth/cimd/wiring.js';
 import { ClientDirectory } from '../oauth/clients.js';
 import { endpointsFor } from '../oauth/endpoints.js';
 import { silentAudit, type AuditLog } from '../observability/audit.js';
@@ -63,7 +63,7 @@ export async function buildDeps<F extends Forwarder>(config: Config, options: De
   const capsules = new CapsuleCodec(keys, clock);
   const { replay, shared } = await replayStoreFor(config, { clock, logger: options.logger, metrics });
   const endpoints = endpointsFor(config);
-  const documentSupport = metadataDocumentSupport(config, {
+  const keySupport = clientKeySupport(config, {
     clock,
     logger: options.logger,
     replay,
@@ -71,7 +71,7 @@ export async function buildDeps<F extends Forwarder>(config: Config, options: De
     audiences: [endpoints.issuer, endpoints.token],
     onDocumentCacheLookup: (hit) => metrics.cacheLookup('client_metadata_document', hit),
   });
-  const clients = new ClientDirectory({ capsules, configured: config.clients, documents: documentSupport?.documents, logger: options.logger });
+  const clients = new ClientDirectory({ capsules, configured: config.clients, documents: keySupport.documents, logger: options.logger });
   const forwarders = new Map<Route, F>(config.routes.map((route) => [route, options.createForwarder(route.timeout * 1000)]));
 
   return {
@@ -81,7 +81,7 @@ export async function buildDeps<F extends Forwarder>(config: Config, options: De
     clients,
     replay,
     ...(shared ? { sharedReplay: shared.store } : {}),
-    ...(documentSupport ? { verifyAssertion: documentSupport.verifyAssertion } : {}),
+    verifyAssertion: keySupport.verifyAssertion,
     upstreamFor: (route) => upstreamOf(route).client,
     upstreamInfoFor: (route) => upstreamOf(route).info,
     forwarderFor: (route) => forwarders.get(route)!,

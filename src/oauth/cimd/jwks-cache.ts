@@ -1,5 +1,5 @@
 import { DEFAULT_FETCH_TIMEOUT_MS } from '../../net/safe-fetch.js';
-import { publicJwksSchema, type PublicJwks } from './document.js';
+import { publicJwksSchema, type PublicJwks } from '../../domain/public-jwks.js';
 import { ClientAssertionError } from './errors.js';
 import { PublishedJson, type PublishedJsonOptions } from './published-json.js';
 

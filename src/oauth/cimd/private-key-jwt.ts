@@ -1,6 +1,7 @@
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, type JWTPayload, type JWTVerifyResult } from 'jose';
 import type { ReplayStore } from '../../store/replay-store.js';
-import { CLIENT_ASSERTION_ALGORITHMS, type ClientMetadataDocument, type PublicJwks } from './document.js';
+import type { PublicJwks } from '../../domain/public-jwks.js';
+import { CLIENT_ASSERTION_ALGORITHMS } from './document.js';
 import { ClientAssertionError } from './errors.js';
 import type { JwksFetcher } from './jwks-cache.js';
 
@@ -9,18 +10,26 @@ export const JWT_BEARER_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion
 const MAX_ASSERTION_LENGTH = 8 * 1024;
 const MAX_JTI_LENGTH = 256;
 
+/** Whose assertion it may be and the keys that may sign it: a metadata document, or a client from the configuration. */
+export interface ClientSigningKeys {
+  readonly client_id: string;
+  readonly token_endpoint_auth_method: string;
+  readonly jwks?: PublicJwks;
+  readonly jwks_uri?: string;
+}
+
 export interface ClientAssertionInput {
   /** The `client_assertion` form parameter. */
   assertion: string | undefined;
   /** The `client_assertion_type` form parameter. */
   assertionType: string | undefined;
   clientId: string;
-  document: ClientMetadataDocument;
+  client: ClientSigningKeys;
   /** The proxy's issuer and token endpoint URL; each is accepted with or without a trailing slash. */
   audiences: readonly string[];
   replay: ReplayStore;
   clock?: () => number;
-  /** Needed when the document names a jwks_uri (ClientJwksCache#fetch). */
+  /** Needed when the client names a jwks_uri (ClientJwksCache#fetch). */
   fetchJwks?: JwksFetcher;
   clockToleranceSeconds?: number;
   /** The latest `exp` accepted, counted from now. */
@@ -94,16 +103,16 @@ async function verifyWith(assertion: string, jwks: PublicJwks, options: VerifyOp
 }
 
 async function verifySignature(input: ClientAssertionInput, assertion: string, options: VerifyOptions): Promise<JWTPayload> {
-  const { document } = input;
-  if (document.jwks) return (await verifyWith(assertion, document.jwks, options)).payload;
-  if (!document.jwks_uri || !input.fetchJwks) throw new ClientAssertionError('keys_unavailable', 'no jwks or jwks_uri to verify with');
-  const cached = await input.fetchJwks(document.jwks_uri, { refresh: false });
+  const { client } = input;
+  if (client.jwks) return (await verifyWith(assertion, client.jwks, options)).payload;
+  if (!client.jwks_uri || !input.fetchJwks) throw new ClientAssertionError('keys_unavailable', 'no jwks or jwks_uri to verify with');
+  const cached = await input.fetchJwks(client.jwks_uri, { refresh: false });
   try {
     return (await verifyWith(assertion, cached, options)).payload;
   } catch (error) {
     if ((error as { code?: string }).code !== 'ERR_JWKS_NO_MATCHING_KEY') throw error;
     // The client may have rotated its keys: one rate-limited refetch, then a second try.
-    const refreshed = await input.fetchJwks(document.jwks_uri, { refresh: true });
+    const refreshed = await input.fetchJwks(client.jwks_uri, { refresh: true });
     if (refreshed === cached) throw error;
     return (await verifyWith(assertion, refreshed, options)).payload;
   }
@@ -111,18 +120,18 @@ async function verifySignature(input: ClientAssertionInput, assertion: string, o
 
 /**
  * Authenticates a private_key_jwt client (RFC 7523 §2.2, §3; OAuth 2.1 §2.4.1): an
- * asymmetric signature by a key from the client's document, `iss` = `sub` = client_id,
+ * asymmetric signature by a key the client published (in its metadata document or configuration), `iss` = `sub` = client_id,
  * `aud` naming this server, a short-lived `exp`, and a `jti` used only once.
  */
 export async function verifyClientAssertion(input: ClientAssertionInput): Promise<VerifiedClientAssertion> {
   const clock = input.clock ?? Date.now;
   const tolerance = input.clockToleranceSeconds ?? 30;
   const maxLifetime = input.maxLifetimeSeconds ?? 300;
-  const { assertion, clientId, document } = input;
+  const { assertion, clientId, client } = input;
 
   if (input.assertionType !== JWT_BEARER_ASSERTION_TYPE) throw new ClientAssertionError('invalid_assertion_type', 'unexpected client_assertion_type');
   if (!assertion || assertion.length > MAX_ASSERTION_LENGTH) throw new ClientAssertionError('malformed', 'missing or oversized client_assertion');
-  if (document.token_endpoint_auth_method !== 'private_key_jwt' || document.client_id !== clientId) {
+  if (client.token_endpoint_auth_method !== 'private_key_jwt' || client.client_id !== clientId) {
     throw new ClientAssertionError('wrong_auth_method', 'the client is not registered for private_key_jwt');
   }
   let alg: unknown;
