@@ -1,16 +1,18 @@
 import * as z from 'zod';
+import { JWT_BEARER_GRANT_TYPE } from '../domain/grant-types.js';
 import { configuredJwksSchema } from '../domain/public-jwks.js';
 import { clientNameSchema } from './client-name.js';
 import { secureUrl } from './primitives.js';
 
-/** The grants a configured client may be given; client_credentials only to a confidential one. */
-export const STATIC_CLIENT_GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
+/** The grants a configured client may be given; client_credentials and jwt-bearer only to a confidential one. */
+export const STATIC_CLIENT_GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', JWT_BEARER_GRANT_TYPE] as const;
+const CONFIDENTIAL_GRANT_TYPES = ['client_credentials', JWT_BEARER_GRANT_TYPE] as const;
 
 /**
  * Clients the operator registers in configuration, for deployments that turn
- * open registration off, want fixed credentials, or run agents without a browser
- * (client_credentials). Redirect URIs follow the same rules as dynamic registration
- * (checked where the schemes are known).
+ * open registration off, want fixed credentials, run agents without a browser
+ * (client_credentials) or exchange identity assertions (jwt-bearer). Redirect URIs
+ * follow the same rules as dynamic registration (checked where the schemes are known).
  */
 export const staticClientSchema = z
   .strictObject({
@@ -50,8 +52,9 @@ export const staticClientSchema = z
     if (client.grant_types.includes('authorization_code') && client.redirect_uris.length === 0) {
       problem('redirect_uris', 'needs at least one redirect URI for the authorization_code grant');
     }
-    if (client.grant_types.includes('client_credentials') && method === 'none') {
-      problem('grant_types', 'client_credentials needs a confidential client: a client_secret, or private_key_jwt with jwks or jwks_uri');
+    const confidentialOnly = CONFIDENTIAL_GRANT_TYPES.filter((grant) => client.grant_types.includes(grant));
+    if (confidentialOnly.length > 0 && method === 'none') {
+      problem('grant_types', `${confidentialOnly.join(' and ')} need${confidentialOnly.length === 1 ? 's' : ''} a confidential client: a client_secret, or private_key_jwt with jwks or jwks_uri`);
     }
     return valid ? { ...client, token_endpoint_auth_method: method } : z.NEVER;
   });

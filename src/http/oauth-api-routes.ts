@@ -9,7 +9,9 @@ import { mediaTypeOf } from '../domain/media-type.js';
 import { authenticateClient } from '../oauth/client-auth.js';
 import { PATHS, type Endpoints } from '../oauth/endpoints.js';
 import { invalidClientMetadata, OAuthError, serverError, tooManyRequests, unsupportedGrantType } from '../oauth/errors.js';
+import { JWT_BEARER_GRANT_TYPE } from '../domain/grant-types.js';
 import { clientCredentialsGrant } from '../oauth/client-credentials-grant.js';
+import { identityAssertionGrant } from '../oauth/identity-assertion-grant.js';
 import type { ResolvedClient } from '../oauth/clients.js';
 import { authorizationCodeGrant, refreshTokenGrant, type GrantResult } from '../oauth/grants.js';
 import { authorizationServerMetadata, protectedResourceMetadata } from '../oauth/metadata.js';
@@ -21,9 +23,6 @@ import { revokeToken } from '../oauth/revoke.js';
 
 const NO_STORE = { 'Cache-Control': 'no-store', Pragma: 'no-cache' } as const;
 const MAX_REGISTRATION_BYTES = 16 * 1024;
-const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
-type GrantType = (typeof GRANT_TYPES)[number];
-const isGrantType = (value: string): value is GrantType => (GRANT_TYPES as readonly string[]).includes(value);
 
 /** The machine-facing authorization server endpoints; every error is OAuth JSON. */
 export function apiRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
@@ -91,17 +90,23 @@ export function apiRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
   };
   // Grants without a browser are where a user or client is first admitted: their denials count as sign-in's.
   const sessionlessContext = { capsules, config, endpoints, onPolicyDenied: () => deps.metrics.policyDenials.inc({ stage: 'sign-in' }) };
-  const grants: Record<GrantType, (client: ResolvedClient, params: Params) => Promise<GrantResult>> = {
-    authorization_code: (client, params) => authorizationCodeGrant(client, params, grantContext),
-    refresh_token: (client, params) => refreshTokenGrant(client, params, grantContext),
-    client_credentials: (client, params) => clientCredentialsGrant(client, params, sessionlessContext),
-  };
+  type Grant = (client: ResolvedClient, params: Params, address: string) => Promise<GrantResult>;
+  const grants = new Map<string, Grant>([
+    ['authorization_code', (client, params) => authorizationCodeGrant(client, params, grantContext)],
+    ['refresh_token', (client, params) => refreshTokenGrant(client, params, grantContext)],
+    ['client_credentials', (client, params) => clientCredentialsGrant(client, params, sessionlessContext)],
+  ]);
+  const { verifyIdentityAssertion: verify } = deps;
+  // Only where the operator trusts an identity provider to issue assertions for this server.
+  if (verify) grants.set(JWT_BEARER_GRANT_TYPE, (client, params, address) => identityAssertionGrant(client, params, address, { ...sessionlessContext, verify }));
 
   app.post(PATHS.token, async (c) => {
     const params = await readFormParams(c.req.raw);
     const grantType = params.required('grant_type');
-    if (!isGrantType(grantType)) throw unsupportedGrantType(`Supported grant types: ${GRANT_TYPES.join(', ')}.`);
-    const client = await authenticateClient(requestOf(c, params), {
+    const grant = grants.get(grantType);
+    if (!grant) throw unsupportedGrantType(`Supported grant types: ${[...grants.keys()].join(', ')}.`);
+    const request = requestOf(c, params);
+    const client = await authenticateClient(request, {
       clients: deps.clients,
       keys,
       ...(deps.verifyAssertion ? { verifyAssertion: deps.verifyAssertion } : {}),
@@ -109,7 +114,7 @@ export function apiRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
     if (!client.registration.grant_types.includes(grantType)) {
       throw new OAuthError('unauthorized_client', `This client did not register the ${grantType} grant.`);
     }
-    const result = await grants[grantType](client, params);
+    const result = await grant(client, params, request.address);
     deps.metrics.tokensIssued.inc({ grant_type: grantType });
     deps.audit.record({
       event: grantType === 'refresh_token' ? 'token_refreshed' : 'token_issued',

@@ -6,6 +6,7 @@ import type { AppDeps } from '../http/deps.js';
 import { ClientCredentialsTokens } from '../downstream/client-credentials/index.js';
 import { clientKeySupport } from '../oauth/cimd/wiring.js';
 import { ClientDirectory } from '../oauth/clients.js';
+import { identityAssertionVerifier } from '../oauth/identity-assertion/wiring.js';
 import { endpointsFor } from '../oauth/endpoints.js';
 import { silentAudit, type AuditLog } from '../observability/audit.js';
 import type { Logger } from '../observability/logger.js';
@@ -71,6 +72,13 @@ export async function buildDeps<F extends Forwarder>(config: Config, options: De
     audiences: [endpoints.issuer, endpoints.token],
     onDocumentCacheLookup: (hit) => metrics.cacheLookup('client_metadata_document', hit),
   });
+  const verifyIdentityAssertion = identityAssertionVerifier(config, {
+    clock,
+    logger: options.logger,
+    replay,
+    audience: endpoints.issuer,
+    chargeFetch: keySupport.chargeFetch,
+  });
   const clients = new ClientDirectory({ capsules, configured: config.clients, documents: keySupport.documents, logger: options.logger });
   const forwarders = new Map<Route, F>(config.routes.map((route) => [route, options.createForwarder(route.timeout * 1000)]));
 
@@ -82,6 +90,7 @@ export async function buildDeps<F extends Forwarder>(config: Config, options: De
     replay,
     ...(shared ? { sharedReplay: shared.store } : {}),
     verifyAssertion: keySupport.verifyAssertion,
+    ...(verifyIdentityAssertion ? { verifyIdentityAssertion } : {}),
     upstreamFor: (route) => upstreamOf(route).client,
     upstreamInfoFor: (route) => upstreamOf(route).info,
     forwarderFor: (route) => forwarders.get(route)!,

@@ -6,6 +6,8 @@ export const replayKeys = {
   refreshGrace: (gid: string, generation: number) => `rt-grace:${gid}:${generation}`,
   revokedGrant: (gid: string) => `grant:${gid}`,
   revokedAccessToken: (jti: string) => `at:${jti}`,
+  /** An identity assertion (ID-JAG) already exchanged: its issuer and `jti`. */
+  usedIdentityAssertion: (issuer: string, jti: string) => `idjag:${JSON.stringify([issuer, jti])}`,
   /** Tokens of this user (upstream subject) issued at or before the stored time are revoked. */
   userNotBefore: (subject: string) => `nbf-user:${subject}`,
   /** Tokens of this client (its cid) issued at or before the stored time are revoked. */

@@ -2,13 +2,14 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { ClientCredentialsProvider, PrivateKeyJwtProvider } from '@modelcontextprotocol/sdk/client/auth-extensions.js';
 import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
+import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json, startServer, type TestServer } from '../cimd/servers.js';
 import { configProblems } from '../support/config-problems.js';
 import { inProcessApp, testConfig } from '../support/deps.js';
 import { textOf } from '../support/mcp-client.js';
 import { mcpPost, register, signIn, tokenRequest } from '../support/oauth-flow.js';
+import { signingKey, type SigningKey } from '../support/signing-keys.js';
 import { Stack } from '../support/stack.js';
 
 /**
@@ -21,17 +22,6 @@ const SECRET = 'agent-secret-0123456789abcdef';
 const POST_SECRET = 'agent-post-secret-0123456789';
 const DASHBOARD_SECRET = 'dashboard-secret-0123456789';
 const API_KEY = 'downstream-api-key-0123456789';
-
-interface SigningKey {
-  readonly privateKey: CryptoKey;
-  readonly privateJwk: JWK;
-  readonly publicJwk: JWK;
-}
-
-async function signingKey(kid: string): Promise<SigningKey> {
-  const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
-  return { privateKey, privateJwk: { ...(await exportJWK(privateKey)), alg: 'ES256', kid }, publicJwk: { ...(await exportJWK(publicKey)), alg: 'ES256', kid, use: 'sig' } };
-}
 
 type Whoami = Record<string, string | null>;
 
@@ -83,7 +73,7 @@ describe('client credentials: agents without a browser', () => {
   async function assertion(key: SigningKey, clientId = 'agent-keys', claims: Record<string, unknown> = {}): Promise<string> {
     const now = Math.floor(Date.now() / 1000);
     return new SignJWT({ iss: clientId, sub: clientId, aud: base, iat: now, exp: now + 120, jti: crypto.randomUUID(), ...claims })
-      .setProtectedHeader({ alg: 'ES256', kid: key.publicJwk.kid!, typ: 'JWT' })
+      .setProtectedHeader({ alg: 'ES256', kid: key.kid, typ: 'JWT' })
       .sign(key.privateKey);
   }
   const withAssertion = async (value: string) => grant({ client_assertion_type: ASSERTION_TYPE, client_assertion: value }, {});

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { decideStartup } from '../../src/config/development-setup.js';
 import { routeServesWithoutUpstreamSession, routeSignsIn } from '../../src/config/schema.js';
 import { clientIdOfSubject, clientSubject } from '../../src/domain/client-subject.js';
 import { downstreamCredential } from '../../src/downstream/credentials.js';
@@ -56,5 +57,12 @@ describe('a client as its own subject', () => {
     expect(compileAccessPolicy({ ...none, subjects: ['client:agent'], groups: ['client:agent'] }).decide({ ...agent, groups: ['client:agent'] }).allowed).toBe(false);
     // A clients list admits no user.
     expect(compileAccessPolicy({ ...none, clients: ['agent'] }).decide({ sub: 'agent' }).allowed).toBe(false);
+  });
+});
+
+describe('a trusted identity issuer from the environment', () => {
+  it('configures the proxy: no development setup starts around it', () => {
+    const decision = decideStartup({ CAPSULE_ID_JAG_ISSUER: 'https://corp.okta.example' }, undefined);
+    expect(decision).toMatchObject({ kind: 'configured', by: ['CAPSULE_ID_JAG_ISSUER'], missing: { idp: true, mcp: true } });
   });
 });

@@ -16,6 +16,8 @@ export interface ClientKeySupport {
   readonly documents: MetadataDocumentResolver | undefined;
   /** private_key_jwt, for metadata-document clients and clients from the configuration alike. */
   readonly verifyAssertion: AssertionVerifier;
+  /** Counts a fetch a client address causes against the per-address limit: 0 lets it go ahead, more refuses it. */
+  readonly chargeFetch: (address: string) => number;
 }
 
 /**
@@ -36,11 +38,12 @@ export function clientKeySupport(
         ...(deps.onDocumentCacheLookup ? { onCacheLookup: deps.onDocumentCacheLookup } : {}),
       })
     : undefined;
-  // Without documents, key sets named in the configuration get the same limit of their own.
+  // Without documents, key sets named in the configuration (a client's, an identity issuer's) get the same limit of their own.
   const fetches = new RateLimiter({ perMinute: CLIENT_METADATA_DEFAULTS.fetchesPerAddressPerMinute, clock: deps.clock });
   const chargeFetch = documents ? (address: string) => documents.chargeFetch(address) : (address: string) => fetches.take(address);
   const jwks = new ClientJwksCache({ ...common, chargeFetch });
   return {
+    chargeFetch,
     documents: documents && {
       accepts: looksLikeClientIdUrl,
       resolve: async (clientId, address) => {
