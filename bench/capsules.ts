@@ -2,12 +2,16 @@
  * Capsule sizes for typical upstream sessions, and the cost of opening an
  * access capsule with jose against a raw AES-256-GCM decrypt of the same
  * bytes (the baseline), measured in the same run; then the size of a sealed
- * MCP session id and the cost of checking it per request, cache miss and hit.
+ * MCP session id and the cost of checking it per request, cache miss and hit. Also the access
+ * tokens of the grants without an upstream session (client credentials, identity assertions).
  * Run: npm run bench:capsules
  */
 import { createDecipheriv } from 'node:crypto';
 import { CapsuleCodec } from '../src/crypto/capsule.js';
-import { CONSENT_FORMAT, type AccessPayload } from '../src/domain/capsule-schemas.js';
+import { parseConfig } from '../src/config/load.js';
+import { CONSENT_FORMAT, type AccessPayload, type Identity } from '../src/domain/capsule-schemas.js';
+import { clientSubject } from '../src/domain/client-subject.js';
+import { issueTokens } from '../src/oauth/token-issuer.js';
 import { KeyRing } from '../src/crypto/keyring.js';
 import { deriveClientSecret } from '../src/crypto/client-secret.js';
 import { checkSessionId, type SessionOwner } from '../src/mcp/session-binding.js';
@@ -42,9 +46,10 @@ const identity = { sub: '110169484474386276334', email: 'alice.example@gmail.com
 const rows: string[][] = [['session', 'client_id', 'access token', 'refresh token']];
 let sample: string | undefined;
 for (const [name, tokens] of Object.entries(SESSIONS)) {
+  const upstream = { access_token: tokens.access, expires_at: now + 3600 };
   const access: AccessPayload = {
     identity,
-    upstream: { access_token: tokens.access, expires_at: now + 3600 },
+    upstream,
     cid: 'Xc2QZx0v9cJqk1T4b1s0Aw',
     scope: '',
     aud: 'https://mcp.example.com/mcp',
@@ -56,7 +61,7 @@ for (const [name, tokens] of Object.entries(SESSIONS)) {
   const accessToken = await codec.seal('access', access);
   const refreshToken = await codec.seal('refresh', {
     ...access,
-    upstream: { ...access.upstream, refresh_token: tokens.refresh },
+    upstream: { ...upstream, refresh_token: tokens.refresh },
     gen: 0,
   });
   if (name === 'google') sample = accessToken;
@@ -78,6 +83,27 @@ for (const [name, scope] of Object.entries(SCOPES)) {
 }
 const approvals = Array.from({ length: 20 }, (_, i) => ({ key: randomText(22), at: now, scope: i % 2 ? SCOPES['step-up (mcp mcp:admin offline_access)'] : 'mcp offline_access' }));
 console.log(`Consent cookie with its 20 approvals, half of them stepped up: ${(await codec.seal('consent', { v: CONSENT_FORMAT, approvals, exp: now + 3600 })).length} characters`);
+
+// Tokens of the grants without an upstream session, as the token endpoint issues them (no refresh token).
+const config = parseConfig({
+  keys: Buffer.from(keyBytes).toString('base64url'),
+  publicUrl: 'https://mcp.example.com',
+  upstream: { issuer: 'https://accounts.example.com', clientId: 'proxy' },
+  routes: [{ url: 'https://mcp-server.internal/mcp', auth: 'identity-headers' }],
+  registration: {},
+  clientMetadataDocuments: {},
+  ttl: {},
+});
+const sessionless: Array<[string, Identity]> = [
+  ['client credentials', { sub: clientSubject('nightly-report-agent'), name: 'Nightly Report Agent' }],
+  ['identity assertion (ID-JAG)', { sub: '00u1b2c3d4e5f6g7h8i9', email: 'alice@corp.example', email_verified: true, name: 'Alice Example', groups: ['engineering', 'mcp-users'] }],
+];
+console.log('\nAccess tokens without an upstream session (characters)');
+for (const [name, grantIdentity] of sessionless) {
+  const grant = { identity: grantIdentity, cid: 'Xc2QZx0v9cJqk1T4b1s0Aw', scope: '', resource: 'https://mcp.example.com/mcp', gid: randomText(43) };
+  const { access_token: token } = await issueTokens(grant, { capsules: codec, config });
+  console.log(`${name.padEnd(32)}${token.length}`);
+}
 
 // Baseline: node:crypto AES-256-GCM over the same compact JWE bytes, key material prepared once.
 // The proxy's derived keys are non-extractable by design; the baseline derives an extractable twin.

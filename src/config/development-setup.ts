@@ -25,16 +25,16 @@ export type StartupDecision =
   | { readonly kind: 'development'; readonly publicUrl: string }
   | { readonly kind: 'refused'; readonly reason: string };
 
-/** Variables that configure an identity provider or an MCP server: ours, and obot's read as ours. */
-const IDP_VARIABLES = ENV_BINDINGS.filter((binding) => binding.path[0] === 'upstream').map((binding) => binding.name);
+/** Variables that configure an identity provider (the upstream, or one whose identity assertions are trusted) or an MCP server: ours, and obot's read as ours. */
+const IDP_VARIABLES = ENV_BINDINGS.filter((binding) => binding.path[0] === 'upstream' || binding.path[0] === 'trustedIdentityIssuers').map((binding) => binding.name);
 const MCP_VARIABLES = ENV_BINDINGS.filter((binding) => binding.path[0] === 'routes').map((binding) => binding.name);
 const aliasesOf = (names: readonly string[]) => Object.keys(OBOT_ALIASES).filter((alias) => names.includes(OBOT_ALIASES[alias]!));
 
 const isSet = (env: Env, name: string) => (env[name] ?? '').trim() !== '';
 
 export function decideStartup(env: Env, file: Readonly<Record<string, unknown>> | undefined): StartupDecision {
-  const input = configInputFromEnv(applyEnvAliases(env).env) as { upstream: Record<string, unknown>; routes?: Array<{ url?: unknown }> };
-  if (file !== undefined || Object.keys(input.upstream).length > 0 || input.routes !== undefined) {
+  const input = configInputFromEnv(applyEnvAliases(env).env) as { upstream: Record<string, unknown>; routes?: Array<{ url?: unknown }>; trustedIdentityIssuers?: unknown };
+  if (file !== undefined || Object.keys(input.upstream).length > 0 || input.routes !== undefined || input.trustedIdentityIssuers !== undefined) {
     const by = [...IDP_VARIABLES, ...aliasesOf(IDP_VARIABLES), ...MCP_VARIABLES, ...aliasesOf(MCP_VARIABLES)].filter((name) => isSet(env, name));
     const { provider, issuer, authorizationUrl } = input.upstream;
     return {

@@ -57,6 +57,8 @@ export const ENV_BINDINGS: readonly EnvBinding[] = [
   { name: 'CAPSULE_REGISTRATION_RATE_LIMIT', path: ['registration', 'perMinute'], description: 'Registrations accepted per client address per minute.' },
   { name: 'CAPSULE_CLIENT_METADATA_DOCUMENTS', path: ['clientMetadataDocuments', 'enabled'], description: 'Accept https URLs as client_ids (client ID metadata documents).' },
   { name: 'CAPSULE_CIMD_ALLOW_PRIVATE_NETWORK', path: ['clientMetadataDocuments', 'allowPrivateNetwork'], description: 'Development only: allow client metadata document URLs on loopback and private addresses, over http too.' },
+  { name: 'CAPSULE_ID_JAG_ISSUERS', path: ['trustedIdentityIssuers', 0, 'issuer'], description: 'An enterprise identity provider (its issuer URL, compared exactly with `iss`) whose identity assertions (ID-JAG) clients may exchange for access tokens. The configuration file can list several (`trustedIdentityIssuers`).' },
+  { name: 'CAPSULE_ID_JAG_JWKS_URI', path: ['trustedIdentityIssuers', 0, 'jwksUri'], description: "The key set of CAPSULE_ID_JAG_ISSUERS; without it, the one its OpenID Connect discovery document names." },
   { name: 'CAPSULE_SHUTDOWN_GRACE', path: ['shutdownGrace'], description: 'On SIGTERM, how long requests in flight may finish; open event streams end at once.' },
   { name: 'CAPSULE_AUDIT_LOG', path: ['auditLog'], description: 'Where audit events go: stdout, off, or a file path (JSON lines, appended).' },
   { name: 'CAPSULE_TRUST_PROXY_HOPS', path: ['trustProxyHops'], description: 'Reverse proxies in front of the proxy that append to X-Forwarded-For; 0 uses the socket address.' },

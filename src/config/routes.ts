@@ -18,16 +18,31 @@ export function routeSignsIn(route: SignInMode): boolean {
   return route.auth !== 'pat' && route.auth !== 'none';
 }
 
+/**
+ * Whether tokens without a user's upstream session (client credentials, identity assertions) can
+ * be used on this route: where clients sign in here and the downstream's credential needs no
+ * upstream token of the user. Any mode not listed, upstream-token and every mode that passes on or
+ * exchanges the user's token, is refused such grants.
+ */
+export function routeServesWithoutUpstreamSession(route: SignInMode): boolean {
+  if (!routeSignsIn(route)) return false;
+  return route.auth === 'identity-headers' || route.auth === 'api-key' || route.auth === 'client-credentials';
+}
+
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const headerName = z.string().regex(HEADER_NAME, 'must be an HTTP header name');
 const toolGlob = z.string().regex(/^[A-Za-z0-9_\-.:/*]+$/, 'tool names and globs may use letters, digits, _ - . : / and *');
 
-/** Who may use a route: any listed email (verified only), email domain, upstream group or subject. Empty: everyone. */
+/**
+ * Who may use a route: any listed email (verified only), email domain, upstream group or subject,
+ * or for tokens a client obtains for itself (client credentials), its client_id. Empty: everyone.
+ */
 const accessPolicySchema = z.strictObject({
   emails: listOf(z.string().min(3)).default([]),
   emailDomains: listOf(z.string().min(1)).default([]),
   groups: listOf(z.string().min(1)).default([]),
   subjects: listOf(z.string().min(1)).default([]),
+  clients: listOf(z.string().min(1)).default([]),
 });
 
 /**
@@ -77,7 +92,7 @@ const routeBase = {
   kind: z.enum(['mcp', 'http']).default('mcp'),
   /** Browser origins the route accepts requests from; the default depends on `auth` (src/mcp/origin-guard.ts). */
   allowedOrigins: listOf(allowedOrigin).optional(),
-  policy: accessPolicySchema.default({ emails: [], emailDomains: [], groups: [], subjects: [] }),
+  policy: accessPolicySchema.default({ emails: [], emailDomains: [], groups: [], subjects: [], clients: [] }),
   tools: toolPolicySchema.default({ disabled: [], restricted: {}, scopes: {} }),
   /**
    * The scopes MCP clients may ask for on this route, the first being its basic scope (granted when a client asks for none,
@@ -157,6 +172,9 @@ export const routeSchema = routeModes
   .superRefine((route, ctx) => {
     const toolScopes = Object.keys(route.tools.scopes).length > 0;
     if (toolScopes && route.kind === 'http') ctx.addIssue({ code: 'custom', path: ['tools', 'scopes'], message: 'has no effect on a kind http route, which has no tools' });
+    if (route.policy.clients.length > 0 && routeSignsIn(route) && !routeServesWithoutUpstreamSession(route)) {
+      ctx.addIssue({ code: 'custom', path: ['policy', 'clients'], message: `no client gets a token of its own for auth ${route.auth}, which passes on the user's upstream token` });
+    }
     if (routeSignsIn(route)) return;
     const signedInOnly = {
       policy: Object.values(route.policy).some((list) => list.length > 0),

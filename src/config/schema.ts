@@ -5,6 +5,8 @@ import { duration, flag, listOf, masterKey, publicOrigin, redisUrl, scopeToken }
 import { exchangeRouteProblems } from './exchange-routes.js';
 import { routeSchema, type Route } from './routes.js';
 import { staticClientSchema } from './static-clients.js';
+import { trustedIssuersSchema } from './identity-issuers.js';
+import { JWT_BEARER_GRANT_TYPE } from '../domain/grant-types.js';
 
 /**
  * The one home of every setting and its default. Environment variables and
@@ -39,6 +41,8 @@ export const configSchema = z
     routes: z.array(routeSchema).min(1, 'needs at least one MCP server'),
     /** Clients registered in configuration. */
     clients: z.array(staticClientSchema).default([]),
+    /** Enterprise identity providers whose identity assertions (ID-JAG) are exchanged for access tokens. */
+    trustedIdentityIssuers: trustedIssuersSchema.default([]),
     registration: z.strictObject({
       /** Open dynamic client registration (RFC 7591). */
       dynamic: flag(true),
@@ -123,6 +127,10 @@ export const configSchema = z
         const { client_id: id, redirect_uris: uris } = (client ?? {}) as { client_id?: unknown; redirect_uris?: unknown };
         if (typeof id === 'string' && ids.has(id)) ctx.addIssue({ code: 'custom', path: ['clients', index, 'client_id'], message: `${id} is listed twice` });
         if (typeof id === 'string') ids.add(id);
+        const { grant_types: grants } = (client ?? {}) as { grant_types?: unknown };
+        if (Array.isArray(grants) && grants.includes(JWT_BEARER_GRANT_TYPE) && !(Array.isArray(config.trustedIdentityIssuers) && config.trustedIdentityIssuers.length > 0)) {
+          ctx.addIssue({ code: 'custom', path: ['clients', index, 'grant_types'], message: `${JWT_BEARER_GRANT_TYPE} needs an issuer in trustedIdentityIssuers` });
+        }
         if (!Array.isArray(uris)) return;
         uris.forEach((uri, uriIndex) => {
           const problem = typeof uri === 'string' ? redirectUriProblem(uri, schemes) : undefined;
@@ -154,5 +162,6 @@ function toolScopeProblems(route: Partial<Route> | undefined, proxyScopes: reado
 export type ConfigInput = z.input<typeof configSchema>;
 export type Config = z.output<typeof configSchema>;
 
-export { routeSignsIn, type DownstreamAuthMode, type Route, type SignInMode } from './routes.js';
+export { routeServesWithoutUpstreamSession, routeSignsIn, type DownstreamAuthMode, type Route, type SignInMode } from './routes.js';
 export type { StaticClient } from './static-clients.js';
+export type { TrustedIssuer } from './identity-issuers.js';

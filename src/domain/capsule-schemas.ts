@@ -95,8 +95,11 @@ export const codeCapsuleSchema = z.object({
 
 export const accessCapsuleSchema = z.object({
   identity: identitySchema,
-  /** Only the upstream access token: refresh tokens stay in refresh capsules so bearer headers stay small. */
-  upstream: upstreamTokensSchema.omit({ refresh_token: true }),
+  /**
+   * Only the upstream access token: refresh tokens stay in refresh capsules so bearer headers stay small.
+   * Absent from tokens of grants without a user's upstream session (client credentials, identity assertions).
+   */
+  upstream: upstreamTokensSchema.omit({ refresh_token: true }).optional(),
   cid: z.string(),
   scope: z.string(),
   aud: z.string(),

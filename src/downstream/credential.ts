@@ -2,10 +2,17 @@ import type { HeaderSource } from '../domain/header-source.js';
 import { createHash } from 'node:crypto';
 import type { AccessPayload } from '../domain/capsule-schemas.js';
 
+/** An access token that carries the signed-in user's upstream access token; tokens of grants without an upstream session carry none. */
+export type UpstreamBackedToken = AccessPayload & { readonly upstream: NonNullable<AccessPayload['upstream']> };
+
+export function carriesUpstreamToken(token: AccessPayload): token is UpstreamBackedToken {
+  return token.upstream !== undefined;
+}
+
 /** What a credential mode sees of one request. */
-export interface CredentialRequest {
+export interface CredentialRequest<Token extends AccessPayload | undefined = AccessPayload | undefined> {
   /** The verified proxy access token, for modes where the MCP client signs in. */
-  readonly token: AccessPayload | undefined;
+  readonly token: Token;
   /** The incoming request headers, for modes that take the client's own credential. */
   readonly headers: HeaderSource;
 }
@@ -36,12 +43,21 @@ export type CredentialOutcome =
 /**
  * The credential the MCP server behind a route receives. One small
  * module per mode implements this; the MCP route knows nothing about any of them.
+ * `signsIn`: whether MCP clients must sign in through the proxy and present its access token.
+ * A mode that needs the user's upstream token says so, and is then handed only tokens that
+ * carry one: its `credential` cannot be called with any other, so the pipeline must refuse them first.
  */
-export interface DownstreamCredential {
-  /** Whether MCP clients must sign in through the proxy and present its access token. */
-  readonly signsIn: boolean;
-  credential(request: CredentialRequest): Promise<CredentialOutcome>;
-}
+export type DownstreamCredential =
+  | {
+      readonly signsIn: boolean;
+      readonly needsUpstreamToken: false;
+      credential(request: CredentialRequest): Promise<CredentialOutcome>;
+    }
+  | {
+      readonly signsIn: true;
+      readonly needsUpstreamToken: true;
+      credential(request: CredentialRequest<UpstreamBackedToken>): Promise<CredentialOutcome>;
+    };
 
 export type CredentialRefusal = Extract<CredentialOutcome, { ok: false }>;
 

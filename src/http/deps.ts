@@ -9,6 +9,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { AssertionVerifier } from '../oauth/client-auth.js';
 import type { ClientDirectory } from '../oauth/clients.js';
+import type { IdentityAssertionVerifier } from '../oauth/identity-assertion/wiring.js';
 import type { Forwarder } from '../proxy/forwarder.js';
 import type { ReplayStore } from '../store/replay-store.js';
 import type { UpstreamClient } from '../upstream/upstream-client.js';
@@ -23,8 +24,10 @@ export interface AppDeps<F extends Forwarder = Forwarder> {
   readonly sharedReplay?: { reachable(): Promise<boolean> };
   /** Registered, configured and metadata-document clients. */
   readonly clients: ClientDirectory;
-  /** private_key_jwt client authentication, where metadata-document clients are accepted. */
+  /** private_key_jwt client authentication, for metadata-document and configured clients. */
   readonly verifyAssertion?: AssertionVerifier;
+  /** Identity assertions (ID-JAG) of the trusted issuers, where the operator trusts any. */
+  readonly verifyIdentityAssertion?: IdentityAssertionVerifier;
   /** The identity provider a route signs in with. */
   upstreamFor(route: Route): UpstreamClient;
   /** Every identity provider client, for readiness. */

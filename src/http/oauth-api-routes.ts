@@ -9,7 +9,11 @@ import { mediaTypeOf } from '../domain/media-type.js';
 import { authenticateClient } from '../oauth/client-auth.js';
 import { PATHS, type Endpoints } from '../oauth/endpoints.js';
 import { invalidClientMetadata, OAuthError, serverError, tooManyRequests, unsupportedGrantType } from '../oauth/errors.js';
-import { authorizationCodeGrant, refreshTokenGrant } from '../oauth/grants.js';
+import { JWT_BEARER_GRANT_TYPE } from '../domain/grant-types.js';
+import { clientCredentialsGrant } from '../oauth/client-credentials-grant.js';
+import { identityAssertionGrant } from '../oauth/identity-assertion-grant.js';
+import type { ResolvedClient } from '../oauth/clients.js';
+import { authorizationCodeGrant, refreshTokenGrant, type GrantResult } from '../oauth/grants.js';
 import { authorizationServerMetadata, protectedResourceMetadata } from '../oauth/metadata.js';
 import { readFormParams, readLimitedText, type Params } from '../oauth/params.js';
 import { registerClient } from '../oauth/register.js';
@@ -19,7 +23,6 @@ import { revokeToken } from '../oauth/revoke.js';
 
 const NO_STORE = { 'Cache-Control': 'no-store', Pragma: 'no-cache' } as const;
 const MAX_REGISTRATION_BYTES = 16 * 1024;
-const GRANT_TYPES = ['authorization_code', 'refresh_token'] as const;
 
 /** The machine-facing authorization server endpoints; every error is OAuth JSON. */
 export function apiRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
@@ -67,13 +70,43 @@ export function apiRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
     return c.json(body, 201, NO_STORE);
   });
 
+  const grantContext = {
+    capsules,
+    config,
+    replay: deps.replay,
+    routeOf: (audience: string) => {
+      const route = endpoints.routeForAudience(audience);
+      if (!route) return undefined;
+      // Only a refresh consults the policy here; its denials are counted as such.
+      const access = route.access;
+      const decide: typeof access.decide = (identity) => {
+        const decision = access.decide(identity);
+        if (!decision.allowed) deps.metrics.policyDenials.inc({ stage: 'refresh' });
+        return decision;
+      };
+      return { upstream: deps.upstreamFor(route.route), access: { restricted: access.restricted, decide } };
+    },
+    logger,
+  };
+  // Grants without a browser are where a user or client is first admitted: their denials count as sign-in's.
+  const sessionlessContext = { capsules, config, endpoints, onPolicyDenied: () => deps.metrics.policyDenials.inc({ stage: 'sign-in' }) };
+  type Grant = (client: ResolvedClient, params: Params, address: string) => Promise<GrantResult>;
+  const grants = new Map<string, Grant>([
+    ['authorization_code', (client, params) => authorizationCodeGrant(client, params, grantContext)],
+    ['refresh_token', (client, params) => refreshTokenGrant(client, params, grantContext)],
+    ['client_credentials', (client, params) => clientCredentialsGrant(client, params, sessionlessContext)],
+  ]);
+  const { verifyIdentityAssertion: verify } = deps;
+  // Only where the operator trusts an identity provider to issue assertions for this server.
+  if (verify) grants.set(JWT_BEARER_GRANT_TYPE, (client, params, address) => identityAssertionGrant(client, params, address, { ...sessionlessContext, verify }));
+
   app.post(PATHS.token, async (c) => {
     const params = await readFormParams(c.req.raw);
     const grantType = params.required('grant_type');
-    if (!(GRANT_TYPES as readonly string[]).includes(grantType)) {
-      throw unsupportedGrantType(`Supported grant types: ${GRANT_TYPES.join(', ')}.`);
-    }
-    const client = await authenticateClient(requestOf(c, params), {
+    const grant = grants.get(grantType);
+    if (!grant) throw unsupportedGrantType(`Supported grant types: ${[...grants.keys()].join(', ')}.`);
+    const request = requestOf(c, params);
+    const client = await authenticateClient(request, {
       clients: deps.clients,
       keys,
       ...(deps.verifyAssertion ? { verifyAssertion: deps.verifyAssertion } : {}),
@@ -81,31 +114,10 @@ export function apiRoutes(deps: AppDeps, endpoints: Endpoints): Hono {
     if (!client.registration.grant_types.includes(grantType)) {
       throw new OAuthError('unauthorized_client', `This client did not register the ${grantType} grant.`);
     }
-    const grantContext = {
-      capsules,
-      config,
-      replay: deps.replay,
-      routeOf: (audience: string) => {
-        const route = endpoints.routeForAudience(audience);
-        if (!route) return undefined;
-        // Only a refresh consults the policy here; its denials are counted as such.
-        const access = route.access;
-        const decide: typeof access.decide = (identity) => {
-          const decision = access.decide(identity);
-          if (!decision.allowed) deps.metrics.policyDenials.inc({ stage: 'refresh' });
-          return decision;
-        };
-        return { upstream: deps.upstreamFor(route.route), access: { restricted: access.restricted, decide } };
-      },
-      logger,
-    };
-    const result =
-      grantType === 'authorization_code'
-        ? await authorizationCodeGrant(client, params, grantContext)
-        : await refreshTokenGrant(client, params, grantContext);
+    const result = await grant(client, params, request.address);
     deps.metrics.tokensIssued.inc({ grant_type: grantType });
     deps.audit.record({
-      event: grantType === 'authorization_code' ? 'token_issued' : 'token_refreshed',
+      event: grantType === 'refresh_token' ? 'token_refreshed' : 'token_issued',
       user: auditUser(result.identity),
       client: { id: client.cid, ...(client.registration.client_name ? { name: client.registration.client_name } : {}) },
       route: endpoints.routeForAudience(result.resource)?.path ?? result.resource,

@@ -38,7 +38,7 @@ export async function verifyBearer(
   if (token.aud !== ctx.resource) return { ok: false, reason: 'invalid', detail: `audience ${token.aud}` };
   const revoked = await revocationOf(ctx.replay, { gid: token.gid, cid: token.cid, subject: token.identity.sub, issuedAt: token.iat, jti: token.jti });
   if (revoked) return { ok: false, reason: 'invalid', detail: revoked };
-  const upstreamExpiry = token.upstream.expires_at;
+  const upstreamExpiry = token.upstream?.expires_at;
   if (upstreamExpiry !== undefined && upstreamExpiry <= ctx.capsules.nowSeconds()) {
     return { ok: false, reason: 'invalid', detail: 'upstream token expired' };
   }

@@ -66,13 +66,16 @@ async function checkClientAndRedirectUri(
   return { client, redirectUri: requestedRedirectUri, registeredRedirectUri: matched };
 }
 
+/** The scopes a grant may carry, the first being what a client asking for none gets: a route's (RouteEndpoints), or fewer. */
+export type ScopeOffer = Pick<RouteEndpoints, 'scopes' | 'basicScope'>;
+
 /**
  * The scope of the grant (RFC 6749 §3.3): without a `scope` parameter, the route's basic scope; otherwise what was asked
  * for. A route that offers scopes refuses any it does not offer (invalid_scope, RFC 6749 §4.1.2.1); one that offers none
  * has nothing to protect and drops them, as the server may (the token response says what was granted).
  * `offline_access` is offered to clients that registered the refresh_token grant, and dropped for others.
  */
-function grantedScope(requested: string | undefined, route: RouteEndpoints, refresh: boolean): string {
+export function grantedScope(requested: string | undefined, route: ScopeOffer, refresh: boolean): string {
   if (requested === undefined) return route.basicScope ?? '';
   const tokens = scopeTokens(requested);
   const unknown = scopesLacking([...route.scopes, OFFLINE_ACCESS], tokens);
@@ -114,9 +117,7 @@ export async function validateAuthorizationRequest(query: URLSearchParams, addre
     }
     if (!isValidS256Challenge(codeChallenge)) throw fail('invalid_request', 'code_challenge is not a valid S256 challenge.');
 
-    // Clients of the 2025-03-26 revision send no resource: they get the first route.
-    const resourceParam = params.optional('resource');
-    const route = resourceParam === undefined ? ctx.endpoints.protectedRoutes[0] : ctx.endpoints.routeForResource(resourceParam);
+    const route = ctx.endpoints.routeRequested(params.optional('resource'));
     if (!route) throw fail('invalid_target', 'The resource parameter does not name an MCP server behind this proxy.');
 
     // Refresh tokens go to clients that registered the refresh_token grant (RFC 7591 §2, SEP-2207).

@@ -2,6 +2,7 @@ import { base64url } from 'jose';
 import { verifyClientSecret } from '../crypto/client-secret.js';
 import { timingSafeEqualStrings } from '../crypto/encoding.js';
 import type { KeyRing } from '../crypto/keyring.js';
+import type { ClientSigningKeys } from './cimd/private-key-jwt.js';
 import type { ClientAuthMethod, ClientDirectory, ResolvedClient } from './clients.js';
 import { invalidClient, invalidRequest, OAuthError, tooManyRequests } from './errors.js';
 import type { Params } from './params.js';
@@ -38,9 +39,9 @@ function decodeBasic(header: string): { id: string; secret: string } | undefined
   }
 }
 
-/** Verifies a private_key_jwt assertion for a metadata-document client; throws on any failure. */
+/** Verifies a private_key_jwt assertion with the keys of the client it claims to come from; throws on any failure. */
 export type AssertionVerifier = (
-  client: Extract<ResolvedClient, { kind: 'metadata-document' }>,
+  client: ClientSigningKeys,
   assertion: string,
   assertionType: string | undefined,
   /** The requesting client's address, charged for any key-set fetch the verification causes. */
@@ -59,6 +60,12 @@ async function secretMatches(client: ResolvedClient, secret: string, keys: KeyRi
   return false;
 }
 
+/** The keys a client's private_key_jwt assertions are verified with: from its metadata document or its configuration. */
+function signingKeysOf(client: ResolvedClient): ClientSigningKeys | undefined {
+  if (client.kind === 'metadata-document') return client.document;
+  return client.kind === 'configured' ? client.keys : undefined;
+}
+
 /** The client_id a JWT assertion names as its issuer, read without trusting it: it only picks the keys to verify with. */
 function assertionIssuer(assertion: string): string | undefined {
   try {
@@ -72,7 +79,7 @@ function assertionIssuer(assertion: string): string | undefined {
 /**
  * Authenticates the client at the token endpoint with exactly the method it
  * registered (OAuth 2.1 §2.4, §3.2.1): none, client_secret_post,
- * client_secret_basic, or private_key_jwt for metadata-document clients.
+ * client_secret_basic, or private_key_jwt for metadata-document and configured clients.
  */
 export async function authenticateClient(
   request: { readonly authorization: string | undefined; readonly params: Params; readonly address: string },
@@ -105,9 +112,10 @@ export async function authenticateClient(
   if (used !== method) throw rejectClient(`This client must authenticate with ${method}.`, `client used ${used}`);
 
   if (method === 'private_key_jwt') {
-    if (client.kind !== 'metadata-document' || !deps.verifyAssertion) throw rejectClient('Client authentication failed.', 'no assertion verifier');
+    const keys = signingKeysOf(client);
+    if (!keys || !deps.verifyAssertion) throw rejectClient('Client authentication failed.', 'no assertion verifier');
     try {
-      await deps.verifyAssertion(client, assertion!, params.optional('client_assertion_type'), request.address);
+      await deps.verifyAssertion(keys, assertion!, params.optional('client_assertion_type'), request.address);
     } catch (error) {
       throw rejectClient('Client authentication failed.', error instanceof Error ? error.message : String(error), error);
     }

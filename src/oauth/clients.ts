@@ -4,6 +4,7 @@ import { CapsuleError } from '../crypto/capsule.js';
 import { shortDigest } from '../crypto/encoding.js';
 import type { Logger } from '../observability/logger.js';
 import type { ClientMetadataDocument } from './cimd/document.js';
+import type { ClientSigningKeys } from './cimd/private-key-jwt.js';
 import { isDisplayableName } from '../config/client-name.js';
 
 export type ClientAuthMethod = 'none' | 'client_secret_post' | 'client_secret_basic' | 'private_key_jwt';
@@ -28,7 +29,7 @@ interface ClientBase {
 /** The three ways a client_id can be known: its own sealed registration, configuration, or a metadata document URL. */
 export type ResolvedClient =
   | (ClientBase & { readonly kind: 'registered'; readonly kid: string })
-  | (ClientBase & { readonly kind: 'configured'; readonly secret: string | undefined })
+  | (ClientBase & { readonly kind: 'configured'; readonly secret: string | undefined; readonly keys: ClientSigningKeys })
   | (ClientBase & { readonly kind: 'metadata-document'; readonly document: ClientMetadataDocument });
 
 /** Why a metadata document cannot be used: `unavailable`, not fetched or invalid; `rate-limited`, the address caused too many fetches. */
@@ -68,8 +69,8 @@ export class ClientDirectory {
     const cid = await shortDigest(clientId);
     const configured = this.configured.get(clientId);
     if (configured) {
-      const { client_secret: secret, require_consent: requireConsent, ...registration } = configured;
-      return { client: { kind: 'configured', clientId, cid, registration, requireConsent, secret } };
+      const { client_secret: secret, require_consent: requireConsent, jwks: _jwks, jwks_uri: _jwksUri, ...registration } = configured;
+      return { client: { kind: 'configured', clientId, cid, registration, requireConsent, secret, keys: configured } };
     }
     if (this.deps.documents?.accepts(clientId)) return this.lookupDocument(clientId, cid, address, this.deps.documents);
     try {

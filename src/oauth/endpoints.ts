@@ -1,4 +1,4 @@
-import { routeScopes, routeSignsIn, type Config, type Route } from '../config/schema.js';
+import { routeScopes, routeServesWithoutUpstreamSession, routeSignsIn, type Config, type Route } from '../config/schema.js';
 import { PATHS } from '../domain/paths.js';
 import { scopeUnion } from '../domain/scope.js';
 import { compileAccessPolicy, type AccessPolicy } from '../policy/access-policy.js';
@@ -21,6 +21,8 @@ export interface RouteEndpoints {
    * pick that default) and what the first challenge names, so clients start small and step up.
    */
   readonly basicScope: string | undefined;
+  /** Whether grants without a user's upstream session (client credentials, identity assertions) may issue tokens for it. */
+  readonly servesWithoutUpstreamSession: boolean;
 }
 
 /** Public URLs of the proxy, all derived from configuration and never from the Host header. */
@@ -44,6 +46,8 @@ export interface Endpoints {
   readonly secureCookies: boolean;
   /** The route a client's `resource` parameter names, tolerating case in scheme and host and one trailing slash. */
   routeForResource(resource: string): RouteEndpoints | undefined;
+  /** The route a request for a token is for: the one its `resource` names, or the first for a client that names none (the 2025-03-26 revision). */
+  routeRequested(resource: string | undefined): RouteEndpoints | undefined;
   /** The route an issued token's audience names, exactly. */
   routeForAudience(audience: string): RouteEndpoints | undefined;
 }
@@ -61,11 +65,13 @@ export function endpointsFor(config: Config): Endpoints {
       protectedResourceMetadata: issuer + PATHS.protectedResourceMetadata + route.path,
       access: compileAccessPolicy(route.policy),
       signsIn: routeSignsIn(route),
+      servesWithoutUpstreamSession: routeServesWithoutUpstreamSession(route),
       scopes,
       basicScope: scopes[0],
     };
   });
   const protectedRoutes = routes.filter((route) => route.signsIn);
+  const routeForResource = (resource: string) => protectedRoutes.find((route) => matchResource(resource, route.resource));
   return {
     issuer,
     authorization: issuer + PATHS.authorize,
@@ -79,7 +85,8 @@ export function endpointsFor(config: Config): Endpoints {
     secureCookies: issuer.startsWith('https:'),
     routes,
     protectedRoutes,
-    routeForResource: (resource) => protectedRoutes.find((route) => matchResource(resource, route.resource)),
+    routeForResource,
+    routeRequested: (resource) => (resource === undefined ? protectedRoutes[0] : routeForResource(resource)),
     routeForAudience: (audience) => protectedRoutes.find((route) => route.resource === audience),
   };
 }

@@ -14,7 +14,7 @@ import { upstreamRevocation, type Opened } from './revoke.js';
  */
 export async function forwardRevocation(upstream: UpstreamClient, revoked: Opened, logger: Logger): Promise<void> {
   if (revoked.kind === 'access') return;
-  const { token, hint } = upstreamRevocation(revoked);
+  const { token, hint } = upstreamRevocation(revoked.token);
   try {
     const outcome = await upstream.revoke(token, hint);
     logger.info('upstream revocation', { outcome, token_type_hint: hint });

@@ -57,7 +57,7 @@ export interface GrantResult {
   readonly resource: string;
 }
 
-async function issue(grant: GrantState, ctx: GrantContext): Promise<GrantResult> {
+export async function issueGrant(grant: GrantState, ctx: { capsules: CapsuleCodec; config: Config }): Promise<GrantResult> {
   return { response: await issueTokens(grant, ctx), identity: grant.identity, resource: grant.resource };
 }
 
@@ -82,7 +82,7 @@ export async function authorizationCodeGrant(client: ResolvedClient, params: Par
     ctx.logger.warn('authorization code replayed; grant revoked', { gid: code.jti });
     throw invalidGrant('The authorization code has already been used.');
   }
-  return issue(
+  return issueGrant(
     {
       identity: code.identity,
       upstream: code.upstream,
@@ -153,7 +153,7 @@ export async function refreshTokenGrant(client: ResolvedClient, params: Params, 
   const graceStartedNow = await ctx.replay.markOnce(graceKey, REFRESH_REUSE_GRACE_SECONDS);
   const firstUse = await ctx.replay.markOnce(consumedKey, ctx.config.ttl.refreshToken);
   if (!firstUse && graceStartedNow) await revokeReusedGrant(token, ctx);
-  return issue(
+  return issueGrant(
     {
       identity: token.identity,
       upstream,

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import type { CapsuleCodec } from '../crypto/capsule.js';
+import { JWT_BEARER_GRANT_TYPE } from '../domain/grant-types.js';
 import { TOKEN_ENDPOINT_AUTH_METHODS, type ClientRegistration } from '../domain/capsule-schemas.js';
 import { deriveClientSecret } from '../crypto/client-secret.js';
 import type { KeyRing } from '../crypto/keyring.js';
@@ -14,7 +15,7 @@ const MAX_URI = 2000;
  * /authorize URL: capping what is sealed keeps client_ids under about 4 KB.
  */
 export const MAX_SEALED_REGISTRATION_BYTES = 3000;
-const SUPPORTED_GRANT_TYPES = ['authorization_code', 'refresh_token'] as const;
+const SUPPORTED_GRANT_TYPES = ['authorization_code', 'refresh_token', JWT_BEARER_GRANT_TYPE] as const;
 
 /**
  * RFC 7591 client metadata we register. Unknown members (application_type,

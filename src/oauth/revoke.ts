@@ -50,12 +50,10 @@ export async function revokeToken(
 }
 
 /**
- * What to revoke at the upstream provider for a revoked proxy token: the
+ * What to revoke at the upstream provider for a revoked refresh token: the
  * upstream refresh token ends the provider's whole grant, as ours ended.
  */
-export function upstreamRevocation(opened: Opened): { token: string; hint: 'access_token' | 'refresh_token' } {
-  if (opened.kind === 'refresh' && opened.token.upstream.refresh_token) {
-    return { token: opened.token.upstream.refresh_token, hint: 'refresh_token' };
-  }
-  return { token: opened.token.upstream.access_token, hint: 'access_token' };
+export function upstreamRevocation(token: RefreshPayload): { token: string; hint: 'access_token' | 'refresh_token' } {
+  if (token.upstream.refresh_token) return { token: token.upstream.refresh_token, hint: 'refresh_token' };
+  return { token: token.upstream.access_token, hint: 'access_token' };
 }

@@ -3,9 +3,8 @@ import type { Config } from '../config/schema.js';
 import type { CapsuleCodec } from '../crypto/capsule.js';
 import type { Identity, UpstreamTokens } from '../domain/capsule-schemas.js';
 
-export interface GrantState {
+interface GrantBase {
   readonly identity: Identity;
-  readonly upstream: UpstreamTokens;
   readonly cid: string;
   /** The scope of the grant, which a rotated refresh token keeps. */
   readonly scope: string;
@@ -13,9 +12,20 @@ export interface GrantState {
   readonly accessScope?: string;
   readonly resource: string;
   readonly gid: string;
-  /** The generation the new refresh token carries; undefined when none is issued. */
-  readonly refreshGeneration: number | undefined;
 }
+
+/**
+ * A grant with the user's upstream session, which may be refreshed; or one without (client
+ * credentials, an identity assertion), which never gets a refresh token: there is nothing it
+ * could be refreshed from but the credential the client presents anew.
+ */
+export type GrantState =
+  | (GrantBase & {
+      readonly upstream: UpstreamTokens;
+      /** The generation the new refresh token carries; undefined when none is issued. */
+      readonly refreshGeneration: number | undefined;
+    })
+  | (GrantBase & { readonly upstream?: undefined; readonly refreshGeneration?: undefined });
 
 export interface TokenResponse {
   access_token: string;
@@ -32,13 +42,12 @@ export interface TokenResponse {
  */
 export async function issueTokens(grant: GrantState, ctx: { capsules: CapsuleCodec; config: Config }): Promise<TokenResponse> {
   const now = ctx.capsules.nowSeconds();
-  const upstreamExpiry = grant.upstream.expires_at;
+  const upstreamExpiry = grant.upstream?.expires_at;
   const exp = Math.max(now + 1, Math.min(now + ctx.config.ttl.accessToken, upstreamExpiry ?? Number.POSITIVE_INFINITY));
-  const { refresh_token: _upstreamRefresh, ...upstreamAccess } = grant.upstream;
   const accessScope = grant.accessScope ?? grant.scope;
   const accessToken = await ctx.capsules.seal('access', {
     identity: grant.identity,
-    upstream: upstreamAccess,
+    ...(grant.upstream ? { upstream: upstreamAccessOf(grant.upstream) } : {}),
     cid: grant.cid,
     scope: accessScope,
     aud: grant.resource,
@@ -64,4 +73,9 @@ export async function issueTokens(grant: GrantState, ctx: { capsules: CapsuleCod
     });
   }
   return response;
+}
+
+/** Only the access token travels in access capsules; the refresh token stays in refresh capsules. */
+function upstreamAccessOf({ refresh_token: _refresh, ...access }: UpstreamTokens) {
+  return access;
 }

@@ -6,8 +6,9 @@ import type { AppDeps } from '../http/deps.js';
 import { ClientCredentialsTokens } from '../downstream/client-credentials/index.js';
 import { downstreamCredential } from '../downstream/credentials.js';
 import { TokenExchanges } from '../downstream/token-exchange/index.js';
-import { metadataDocumentSupport } from '../oauth/cimd/wiring.js';
+import { clientKeySupport } from '../oauth/cimd/wiring.js';
 import { ClientDirectory } from '../oauth/clients.js';
+import { identityAssertionVerifier } from '../oauth/identity-assertion/wiring.js';
 import { endpointsFor } from '../oauth/endpoints.js';
 import { silentAudit, type AuditLog } from '../observability/audit.js';
 import type { Logger } from '../observability/logger.js';
@@ -73,7 +74,7 @@ export async function buildDeps<F extends Forwarder>(config: Config, options: De
   const capsules = new CapsuleCodec(keys, clock);
   const { replay, shared } = await replayStoreFor(config, { clock, logger: options.logger, metrics });
   const endpoints = endpointsFor(config);
-  const documentSupport = metadataDocumentSupport(config, {
+  const keySupport = clientKeySupport(config, {
     clock,
     logger: options.logger,
     replay,
@@ -81,7 +82,14 @@ export async function buildDeps<F extends Forwarder>(config: Config, options: De
     audiences: [endpoints.issuer, endpoints.token],
     onDocumentCacheLookup: (hit) => metrics.cacheLookup('client_metadata_document', hit),
   });
-  const clients = new ClientDirectory({ capsules, configured: config.clients, documents: documentSupport?.documents, logger: options.logger });
+  const verifyIdentityAssertion = identityAssertionVerifier(config, {
+    clock,
+    logger: options.logger,
+    replay,
+    audience: endpoints.issuer,
+    chargeFetch: keySupport.chargeFetch,
+  });
+  const clients = new ClientDirectory({ capsules, configured: config.clients, documents: keySupport.documents, logger: options.logger });
   const forwarders = new Map<Route, F>(config.routes.map((route) => [route, options.createForwarder(route.timeout * 1000)]));
   const tokenCacheOptions = { clock, logger: options.logger, ...(options.fetch ? { fetch: options.fetch } : {}) };
   const tokens = new ClientCredentialsTokens({ ...tokenCacheOptions, onCacheLookup: (hit) => metrics.cacheLookup('client_credentials_token', hit) });
@@ -97,7 +105,8 @@ export async function buildDeps<F extends Forwarder>(config: Config, options: De
     clients,
     replay,
     ...(shared ? { sharedReplay: shared.store } : {}),
-    ...(documentSupport ? { verifyAssertion: documentSupport.verifyAssertion } : {}),
+    verifyAssertion: keySupport.verifyAssertion,
+    ...(verifyIdentityAssertion ? { verifyIdentityAssertion } : {}),
     upstreamFor: (route) => upstreamOf(route).client,
     upstreamInfoFor: (route) => upstreamOf(route).info,
     forwarderFor: (route) => forwarders.get(route)!,

@@ -94,7 +94,7 @@ function input(assertionValue: string, overrides: Partial<ClientAssertionInput> 
     assertion: assertionValue,
     assertionType: JWT_BEARER_ASSERTION_TYPE,
     clientId,
-    document: inlineDocument(),
+    client: inlineDocument(),
     audiences: [ISSUER, TOKEN_ENDPOINT],
     replay,
     clock: clock.now,
@@ -186,7 +186,7 @@ describe('private_key_jwt with inline jwks (T2, E1, C7)', () => {
       { clientId, redirectSchemes: [] },
     );
     if (!publicClient.ok) throw new Error(publicClient.problem);
-    expect((await refusal(verifyClientAssertion(input(value, { document: publicClient.document })))).code).toBe('wrong_auth_method');
+    expect((await refusal(verifyClientAssertion(input(value, { client: publicClient.document })))).code).toBe('wrong_auth_method');
     expect((await refusal(verifyClientAssertion(input(value, { clientId: 'https://other.example/client.json' })))).code).toBe('wrong_auth_method');
   });
 
@@ -203,7 +203,7 @@ describe('private_key_jwt with a jwks_uri served over HTTP', () => {
   it('verifies with the fetched key set and caches it', async () => {
     const cache = jwksCache();
     const hits = server.hits.get('/jwks.json') ?? 0;
-    const options = { document: remoteDocument(), fetchJwks: cache.fetch };
+    const options = { client: remoteDocument(), fetchJwks: cache.fetch };
     await verifyClientAssertion(input(await assertion(es256), options));
     await verifyClientAssertion(input(await assertion(rs256), options));
     expect((server.hits.get('/jwks.json') ?? 0) - hits).toBe(1);
@@ -212,7 +212,7 @@ describe('private_key_jwt with a jwks_uri served over HTTP', () => {
   it('refetches once on an unknown kid, but not more often than the cooldown allows', async () => {
     const cache = jwksCache();
     const fetches = () => server.hits.get('/jwks.json') ?? 0;
-    const options = { document: remoteDocument(), fetchJwks: cache.fetch };
+    const options = { client: remoteDocument(), fetchJwks: cache.fetch };
     const start = fetches();
     await verifyClientAssertion(input(await assertion(es256), options));
     published = [rotated.publicJwk];
@@ -230,15 +230,15 @@ describe('private_key_jwt with a jwks_uri served over HTTP', () => {
 
   it('reports an unreachable key set, and a document without a fetcher', async () => {
     const broken = documentWith({ jwks_uri: `${server.origin}/missing-jwks.json` });
-    const error = await refusal(verifyClientAssertion(input(await assertion(), { document: broken, fetchJwks: jwksCache().fetch })));
+    const error = await refusal(verifyClientAssertion(input(await assertion(), { client: broken, fetchJwks: jwksCache().fetch })));
     expect([error.code, error.detail]).toEqual(['keys_unavailable', expect.stringMatching(/http_status/)]);
-    expect((await refusal(verifyClientAssertion(input(await assertion(), { document: remoteDocument() })))).code).toBe('keys_unavailable');
+    expect((await refusal(verifyClientAssertion(input(await assertion(), { client: remoteDocument() })))).code).toBe('keys_unavailable');
   });
 
   it('refuses a jwks_uri on a loopback address in the production setting, before connecting', async () => {
     const connections = server.seen.connections;
     const cache = new ClientJwksCache({ allowPrivateNetwork: false, clock: clock.now });
-    const error = await refusal(verifyClientAssertion(input(await assertion(), { document: remoteDocument(), fetchJwks: cache.fetch })));
+    const error = await refusal(verifyClientAssertion(input(await assertion(), { client: remoteDocument(), fetchJwks: cache.fetch })));
     expect([error.code, error.detail]).toEqual(['keys_unavailable', expect.stringMatching(/not_https/)]);
     expect(server.seen.connections).toBe(connections);
   });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { compileAccessPolicy } from '../../src/policy/access-policy.js';
 
-const none = { emails: [], emailDomains: [], groups: [], subjects: [] };
+const none = { emails: [], emailDomains: [], groups: [], subjects: [], clients: [] };
 
 describe('access policy', () => {
   it('allows every signed-in user when no list is set', () => {

@@ -112,7 +112,7 @@ describe('one error shape', () => {
         assertion: 'not-a-jws',
         assertionType: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
         clientId: 'https://app.example/client.json',
-        document: { client_id: 'https://app.example/client.json', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [] } } as never,
+        client: { client_id: 'https://app.example/client.json', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [] } } as never,
         audiences: ['https://proxy.example/token'],
         replay: new MemoryReplayStore(),
         clock: Date.now,

@@ -61,12 +61,13 @@ export function clientCredentials(options: ClientCredentialsOptions, tokens: Tok
   const base = { tokenUrl: options.tokenUrl, scopes: options.scopes, authMethod: options.authMethod };
   if (client.from === 'config') {
     const request = { ...base, clientId: client.id, clientSecret: client.secret };
-    return { signsIn: true, credential: () => outcomeFor(request, []) };
+    return { signsIn: true, needsUpstreamToken: false, credential: () => outcomeFor(request, []) };
   }
   const idHeader = client.idHeader.toLowerCase();
   const secretHeader = client.secretHeader.toLowerCase();
   return {
     signsIn: false,
+    needsUpstreamToken: false,
     async credential({ headers }) {
       const own = credentialsFromRequest(headers, { clientId: idHeader, clientSecret: secretHeader });
       if (!own) {

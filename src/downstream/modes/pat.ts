@@ -12,6 +12,7 @@ export function personalAccessToken(options: { incomingHeader: string; outboundH
   const challenge = `Bearer realm="mcp-capsule"`;
   return {
     signsIn: false,
+    needsUpstreamToken: false,
     async credential({ headers }) {
       const raw = headers.get(incoming)?.trim();
       const value = incoming === 'authorization' ? BEARER.exec(raw ?? '')?.[1] : raw;

@@ -59,8 +59,9 @@ export function tokenExchange(options: TokenExchangeOptions, exchanges: Exchange
     }));
   return {
     signsIn: true,
+    needsUpstreamToken: true,
     async credential({ token }) {
-      const subjectToken = token?.upstream[kind];
+      const subjectToken = token.upstream[kind];
       if (subjectToken === undefined) return { ...SIGN_IN_AGAIN, detail: `the sign-in holds no upstream ${kind}` };
       try {
         const request: ExchangeRequest = { tokenUrl: await tokenUrl(), client: options.client, grant: options.grant, subjectToken };

@@ -2,27 +2,14 @@ import * as z from 'zod';
 import { clientNameSchema } from '../../config/client-name.js';
 import { redirectUriProblem } from '../../config/redirect-uri.js';
 import { isLoopbackHost } from '../../net/loopback.js';
+import { JWT_BEARER_GRANT_TYPE } from '../../domain/grant-types.js';
+import { publicJwksSchema, type PublicJwks } from '../../domain/public-jwks.js';
 
 /** The JWS algorithms a client may sign its assertions with: asymmetric only. */
 export const CLIENT_ASSERTION_ALGORITHMS = ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA', 'Ed25519'] as const;
 
-const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
-
-/** A public signing key; private or symmetric key material makes the whole document invalid. */
-export const publicJwkSchema = z
-  .looseObject({
-    kty: z.enum(['RSA', 'EC', 'OKP']),
-    kid: z.string().max(200).optional(),
-    use: z.string().optional(),
-    alg: z.string().optional(),
-  })
-  .refine((jwk) => PRIVATE_JWK_MEMBERS.every((member) => !(member in jwk)), 'must contain public keys only');
-
-export const publicJwksSchema = z.object({ keys: z.array(publicJwkSchema).min(1).max(20) });
-export type PublicJwks = z.infer<typeof publicJwksSchema>;
-
 export type ClientMetadataAuthMethod = 'none' | 'private_key_jwt';
-export type ClientMetadataGrantType = 'authorization_code' | 'refresh_token';
+export type ClientMetadataGrantType = 'authorization_code' | 'refresh_token' | typeof JWT_BEARER_GRANT_TYPE;
 
 /** A validated client metadata document: what the proxy relies on, nothing more. */
 export interface ClientMetadataDocument {
@@ -55,7 +42,7 @@ export interface DocumentContext {
 }
 
 const SHARED_SECRET_METHODS = new Set(['client_secret_basic', 'client_secret_post', 'client_secret_jwt']);
-const KNOWN_GRANTS = new Set<string>(['authorization_code', 'refresh_token']);
+const KNOWN_GRANTS = new Set<string>(['authorization_code', 'refresh_token', JWT_BEARER_GRANT_TYPE]);
 
 const shortText = z.string().max(200);
 const rawDocument = z.looseObject({

@@ -9,8 +9,8 @@ export {
   type ClientMetadataGrantType,
   type DocumentContext,
   type DocumentParseResult,
-  type PublicJwks,
 } from './document.js';
+export type { PublicJwks } from '../../domain/public-jwks.js';
 export { cacheLifetimeSeconds, statedFreshness, type CacheBounds } from './cache-lifetime.js';
 export { ClientMetadataDocuments, CLIENT_METADATA_DEFAULTS, type ClientMetadataDocumentsOptions } from './document-cache.js';
 export { ClientJwksCache, CLIENT_JWKS_DEFAULTS, type ClientJwksCacheOptions, type JwksFetcher } from './jwks-cache.js';

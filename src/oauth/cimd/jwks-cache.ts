@@ -1,5 +1,5 @@
 import { DEFAULT_FETCH_TIMEOUT_MS } from '../../net/safe-fetch.js';
-import { publicJwksSchema, type PublicJwks } from './document.js';
+import { publicJwksSchema, type PublicJwks } from '../../domain/public-jwks.js';
 import { ClientAssertionError } from './errors.js';
 import { PublishedJson, type PublishedJsonOptions } from './published-json.js';
 
@@ -23,19 +23,24 @@ export type JwksFetcher = (jwksUri: string, options: { refresh: boolean; address
 
 export interface ClientJwksCacheOptions extends PublishedJsonOptions {
   refetchCooldownSeconds?: number;
+  /** Whose key sets these are, for the log: `client` (the default) or `issuer`. */
+  whose?: string;
   /** Counts a fetch caused by a client address: 0 lets it go ahead, more refuses it (see ClientMetadataDocuments.chargeFetch). */
   chargeFetch?: (address: string) => number;
 }
 
 /**
- * Key sets published at clients' jwks_uri, fetched through the SSRF guard and cached
- * per HTTP caching headers within bounds. A failed refetch keeps the cached set.
+ * Key sets published at clients' jwks_uri (and trusted identity issuers'), fetched through the
+ * SSRF guard and cached per HTTP caching headers within bounds. A failed refetch keeps the cached set.
  */
 export class ClientJwksCache {
   private readonly keySets: PublishedJson<PublicJwks>;
 
+  private readonly whose: string;
+
   constructor(private readonly options: ClientJwksCacheOptions) {
     this.keySets = new PublishedJson(options, CLIENT_JWKS_DEFAULTS, 'application/jwk-set+json, application/json');
+    this.whose = options.whose ?? 'client';
   }
 
   readonly fetch: JwksFetcher = (jwksUri, { refresh, address }) => {
@@ -46,7 +51,7 @@ export class ClientJwksCache {
         // As for documents: failures are never cached, so without this a key set that keeps
         // failing would be fetched again on every attempt to authenticate.
         if (address !== undefined && (this.options.chargeFetch?.(address) ?? 0) > 0) {
-          this.keySets.logger.info('client jwks_uri fetch refused: too many fetches for this address', { jwks_uri: jwksUri });
+          this.keySets.logger.info(`${this.whose} jwks_uri fetch refused: too many fetches for this address`, { jwks_uri: jwksUri });
           return Promise.reject(new ClientAssertionError('keys_unavailable', 'jwks_uri: too many fetches for this client address'));
         }
         return this.load(jwksUri);
@@ -67,7 +72,7 @@ export class ClientJwksCache {
       detail = fetched.detail;
       cause = fetched.cause;
     }
-    this.keySets.logger.warn('client jwks_uri refused', { jwks_uri: jwksUri, detail });
+    this.keySets.logger.warn(`${this.whose} jwks_uri refused`, { jwks_uri: jwksUri, detail });
     throw new ClientAssertionError('keys_unavailable', `jwks_uri: ${detail}`, cause);
   }
 }

@@ -6,15 +6,18 @@ import { INVALID_TOKEN, Refusal, type RequestState, type RouteContext } from '..
 
 const ACCESS_DENIED = jsonAnswer(403, { error: 'access_denied', error_description: 'Your account is not allowed to use this MCP server.' });
 
+/** 401 with the route's challenge: no token, or one that cannot be used here (`detail` says why, for the log). */
+export function unauthorized(route: RouteContext, reason: 'missing' | 'invalid', detail: string, state: RequestState): Refusal {
+  route.deps.logger.info('mcp request unauthorized', { route: route.endpoint.path, reason, detail, request_id: state.requestId });
+  const invalid = reason === 'invalid';
+  const body = { error: 'invalid_token', error_description: invalid ? INVALID_TOKEN : 'Authorization required.' };
+  return new Refusal(jsonAnswer(401, body, { 'www-authenticate': invalid ? route.challenges.invalid : route.challenges.missing }), reason);
+}
+
 /** The proxy's own access token, on routes where clients sign in: 401 with the route's challenge without a valid one. */
 export async function authenticate(route: RouteContext, authorization: string | null, state: RequestState): Promise<AccessPayload | Refusal> {
   const result = await verifyBearer(authorization ?? undefined, route.bearerContext);
-  if (!result.ok) {
-    route.deps.logger.info('mcp request unauthorized', { route: route.endpoint.path, reason: result.reason, detail: result.detail, request_id: state.requestId });
-    const invalid = result.reason === 'invalid';
-    const body = { error: 'invalid_token', error_description: invalid ? INVALID_TOKEN : 'Authorization required.' };
-    return new Refusal(jsonAnswer(401, body, { 'www-authenticate': invalid ? route.challenges.invalid : route.challenges.missing }), result.reason);
-  }
+  if (!result.ok) return unauthorized(route, result.reason, result.detail, state);
   state.audit!.user = auditUser(result.token.identity);
   state.audit!.client = { id: result.token.cid };
   return result.token;

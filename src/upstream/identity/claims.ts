@@ -1,4 +1,5 @@
 import type { Identity } from '../../domain/capsule-schemas.js';
+import { clientIdOfSubject } from '../../domain/client-subject.js';
 import { UpstreamError } from '../upstream-client.js';
 
 /** Where each identity field is read from: a claim name, or a dotted path into nested JSON. */
@@ -67,6 +68,8 @@ function groupsOf(value: unknown): string[] | undefined {
 export function identityFromClaims(source: Json, names: ClaimNames): Identity {
   const sub = subjectOf(readClaim(source, names.subject));
   if (sub === undefined) throw new UpstreamError('unavailable', `the provider's response has no usable subject claim "${names.subject}"`);
+  // A user who could be taken for a client (src/domain/client-subject.ts) does not sign in.
+  if (clientIdOfSubject(sub) !== undefined) throw new UpstreamError('unavailable', `the subject claim "${names.subject}" has the form reserved for clients`);
   const email = names.email ? text(readClaim(source, names.email)) : undefined;
   const name = names.name ? text(readClaim(source, names.name)) : undefined;
   const groups = names.groups ? groupsOf(readClaim(source, names.groups)) : undefined;
