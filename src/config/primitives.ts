@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { decodeBase64 } from '../crypto/encoding.js';
 import { parseDurationSeconds } from '../domain/duration.js';
+import { SCOPE_TOKEN } from '../domain/scope.js';
 import { tryUrl } from '../domain/url.js';
 import { HTTPS_OR_LOOPBACK, isHttpsOrLoopback } from '../net/loopback.js';
 
@@ -78,7 +79,7 @@ export const publicOrigin = secureUrl
   .refine((value) => !tryUrl(value) || serializeOrigin(value) !== undefined, 'must be an origin such as https://mcp.example.com, with no path, query or credentials')
   .transform((value) => new URL(value).origin);
 
-export const scopeToken = z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'scope tokens must be printable ASCII without quotes or backslashes');
+export const scopeToken = z.string().regex(SCOPE_TOKEN, 'scope tokens must be printable ASCII without quotes or backslashes');
 
 /** redis:// or rediss:// (TLS), with optional credentials and database number. */
 export const redisUrl = z.url({ protocol: /^rediss?$/, message: 'must be a redis:// or rediss:// URL' });

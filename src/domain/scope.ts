@@ -4,6 +4,9 @@
  * so what goes back on the wire reads the way the client or the operator wrote it.
  */
 
+/** RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ), printable ASCII without space, quote or backslash. */
+export const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+
 /** The scope tokens of a `scope` value; an absent or empty value is the empty set. */
 export function scopeTokens(scope: string | undefined): string[] {
   return [...new Set((scope ?? '').split(' ').filter(Boolean))];

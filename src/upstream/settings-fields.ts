@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { parseDurationSeconds } from '../domain/duration.js';
+import { SCOPE_TOKEN } from '../domain/scope.js';
 import { tryUrl } from '../domain/url.js';
 import { HTTPS_OR_LOOPBACK, isHttpsOrLoopback } from '../net/loopback.js';
 import { ENTRA_MULTI_TENANT_ALIASES } from './presets.js';
@@ -29,7 +30,7 @@ export const providerUrl = (options: { query: boolean }) =>
     });
 
 /** RFC 6749 scope-token. */
-const scopeToken = z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'scope tokens must be printable ASCII without spaces, quotes or backslashes');
+const scopeToken = z.string().regex(SCOPE_TOKEN, 'scope tokens must be printable ASCII without spaces, quotes or backslashes');
 
 /** A list as an array (config file) or a comma- or space-separated string (environment). */
 export const scopeList = z.preprocess(

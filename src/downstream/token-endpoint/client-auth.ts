@@ -1,3 +1,4 @@
+import { SCOPE_TOKEN } from '../../domain/scope.js';
 import { HTTPS_OR_LOOPBACK, isHttpsOrLoopback } from '../../net/loopback.js';
 import { TokenEndpointError } from './errors.js';
 
@@ -10,8 +11,6 @@ export interface TokenClient {
   readonly authMethod: ClientAuthMethod;
 }
 
-// RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
-const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 // RFC 6749 Appendix A.1/A.2: client_id and client_secret are VSCHAR (%x20-7E).
 const VSCHAR = /^[\x20-\x7E]*$/;
 

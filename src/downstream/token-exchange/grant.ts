@@ -1,7 +1,7 @@
+import { JWT_BEARER_GRANT_TYPE } from '../../domain/grant-types.js';
+
 /** RFC 8693 §2.1. */
 export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
-/** RFC 7523 §2.1, the grant Microsoft Entra's on-behalf-of flow rides on. */
-export const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 
 /** RFC 8693 §3: the type URI of each upstream token that can be the subject. */
 export const SUBJECT_TOKEN_TYPES = {
@@ -34,13 +34,13 @@ export function subjectTokenKind(grant: ExchangeGrant): SubjectTokenKind {
 
 /**
  * The grant's form parameters for one subject token, client authentication aside.
- * token-exchange: RFC 8693 §2.1, asking for an access token. entra-obo: the jwt-bearer grant
+ * token-exchange: RFC 8693 §2.1, asking for an access token. entra-obo: the jwt-bearer grant (RFC 7523 §2.1)
  * with the token as `assertion` and `requested_token_use=on_behalf_of`, as Entra defines it.
  */
 export function grantParameters(grant: ExchangeGrant, subjectToken: string): URLSearchParams {
   const scope = grant.scopes.join(' ');
   if (grant.kind === 'entra-obo') {
-    return new URLSearchParams({ grant_type: JWT_BEARER_GRANT, assertion: subjectToken, requested_token_use: 'on_behalf_of', scope });
+    return new URLSearchParams({ grant_type: JWT_BEARER_GRANT_TYPE, assertion: subjectToken, requested_token_use: 'on_behalf_of', scope });
   }
   const params = new URLSearchParams({
     grant_type: TOKEN_EXCHANGE_GRANT,
