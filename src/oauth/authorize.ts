@@ -1,8 +1,7 @@
-import * as oauth from 'oauth4webapi';
 import type { Config } from '../config/schema.js';
 import type { CapsuleCodec } from '../crypto/capsule.js';
 import type { AuthorizationRequest } from '../domain/capsule-schemas.js';
-import { shortDigest } from '../crypto/encoding.js';
+import { randomToken, shortDigest } from '../crypto/encoding.js';
 import { isValidS256Challenge } from '../crypto/pkce.js';
 import { ErrorPage, RedirectToClient } from './browser-errors.js';
 import type { ClientDirectory, ResolvedClient } from './clients.js';
@@ -156,11 +155,11 @@ export async function pendingAuthorization(
     scope: validated.scope,
     resource: validated.resource,
     refresh: validated.refresh,
-    upstream_verifier: oauth.generateRandomCodeVerifier(),
-    upstream_nonce: oauth.generateRandomNonce(),
+    upstream_verifier: randomToken(32),
+    upstream_nonce: randomToken(32),
     binding: await shortDigest(bindingValue),
     consent_key: await consentKey(validated.client.cid, validated.registeredRedirectUri, validated.resource),
-    jti: oauth.generateRandomState(),
+    jti: randomToken(32),
     exp: ctx.capsules.nowSeconds() + ctx.config.ttl.transaction,
   };
 }

@@ -1,6 +1,6 @@
-import * as oauth from 'oauth4webapi';
 import type { Config } from '../config/schema.js';
 import type { CapsuleCodec } from '../crypto/capsule.js';
+import { randomToken } from '../crypto/encoding.js';
 import type { Identity } from '../domain/capsule-schemas.js';
 import type { Endpoints, RouteEndpoints } from './endpoints.js';
 import { invalidTarget, type OAuthError } from './errors.js';
@@ -45,5 +45,5 @@ export async function issueSessionless(
     ctx.onPolicyDenied();
     throw refuse(decision.reason);
   }
-  return issueGrant({ ...grant, resource: route.resource, gid: oauth.generateRandomState() }, ctx);
+  return issueGrant({ ...grant, resource: route.resource, gid: randomToken(32) }, ctx);
 }

@@ -1,6 +1,6 @@
-import * as oauth from 'oauth4webapi';
 import type { Config } from '../config/schema.js';
 import type { CapsuleCodec } from '../crypto/capsule.js';
+import { randomToken } from '../crypto/encoding.js';
 import type { Identity, UpstreamTokens } from '../domain/capsule-schemas.js';
 
 interface GrantBase {
@@ -52,7 +52,7 @@ export async function issueTokens(grant: GrantState, ctx: { capsules: CapsuleCod
     scope: accessScope,
     aud: grant.resource,
     gid: grant.gid,
-    jti: oauth.generateRandomState(),
+    jti: randomToken(32),
     iat: now,
     exp,
   });
@@ -67,7 +67,7 @@ export async function issueTokens(grant: GrantState, ctx: { capsules: CapsuleCod
       aud: grant.resource,
       gid: grant.gid,
       gen: grant.refreshGeneration,
-      jti: oauth.generateRandomState(),
+      jti: randomToken(32),
       iat: now,
       exp: now + ctx.config.ttl.refreshToken,
     });

@@ -18,7 +18,7 @@ import type { RedisReplayStore } from '../store/redis-replay-store.js';
 import { MemoryReplayStore, type ReplayStore } from '../store/replay-store.js';
 import { SharedReplayStore } from '../store/shared-replay-store.js';
 import { countingUpstreamErrors } from '../upstream/counting-client.js';
-import { createUpstreamClient } from '../upstream/create-upstream-client.js';
+import { lazyUpstreamClient } from '../upstream/lazy-client.js';
 import { resolveUpstream, signInHost } from '../upstream/settings.js';
 import type { UpstreamClient } from '../upstream/upstream-client.js';
 import { clientAddressFrom } from './serve-common.js';
@@ -56,7 +56,13 @@ export async function buildDeps<F extends Forwarder>(config: Config, options: De
   const upstream = (settings: Config['upstream'], name: string | undefined) => {
     const resolved = resolveUpstream(settings);
     const client = countingUpstreamErrors(
-      createUpstreamClient(resolved, { clock, keepIdToken: idTokenUpstreams.has(name), ...(options.fetch ? { fetch: options.fetch } : {}) }),
+      lazyUpstreamClient(async () =>
+        (await import('../upstream/create-upstream-client.js')).createUpstreamClient(resolved, {
+          clock,
+          keepIdToken: idTokenUpstreams.has(name),
+          ...(options.fetch ? { fetch: options.fetch } : {}),
+        }),
+      ),
       // A user who declines at the provider is a login result, not a provider failure.
       (kind) => kind !== 'denied' && metrics.upstreamErrors.inc({ kind }),
     );
