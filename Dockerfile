@@ -1,11 +1,11 @@
 # syntax=docker/dockerfile:1
-# Build stage: compile TypeScript and bundle the CLI with the full toolchain.
+# Build stage: compile TypeScript, bundle the CLI and write its code cache (the same Node.js as below).
 FROM node:24-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
-COPY scripts/bundle-cli.mjs scripts/undici-pools.cjs ./scripts/
+COPY scripts/bundle-cli.mjs scripts/cli-launcher.mjs scripts/undici-pools.mjs ./scripts/
 COPY src ./src
 RUN npm run build && npm prune --omit=dev
 

@@ -241,8 +241,9 @@ const progress = (text: string) => process.stderr.write(`· ${text}\n`);
 async function compile(): Promise<void> {
   progress('compiling src and bench into bench/.build');
   execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(here, 'tsconfig.json')], { stdio: 'inherit' });
-  // The CLI as it ships (npm run build): the esbuild bundle, for the start-up scenario.
+  // The CLI as it ships (npm run build): the esbuild bundle with its code cache, and once more without the cache, for the start-up scenario.
   await bundleCli({ outdir: join(build, 'bundle') });
+  await bundleCli({ outdir: join(build, 'bundle-without-cache'), codeCache: false });
 }
 
 function proxyInput(port: number, issuer: string, routes: Array<Record<string, unknown>>): Record<string, unknown> {
@@ -733,7 +734,7 @@ function rssOf(pid: number): number {
 
 async function startup(issuer: string, demoUrl: string): Promise<void> {
   const baselineScript = `require('node:http').createServer((q, s) => s.end('ok')).listen(${'PORT'}, '127.0.0.1', () => console.log('listening'))`;
-  type Kind = 'baseline' | 'capsule' | 'unbundled';
+  type Kind = 'baseline' | 'capsule' | 'uncached' | 'unbundled';
   const startOne = async (kind: Kind) => {
     const port = await freePort();
     const env = {
@@ -751,9 +752,11 @@ async function startup(issuer: string, demoUrl: string): Promise<void> {
     const args =
       kind === 'capsule'
         ? [join(build, 'bundle/cli.js'), 'serve']
-        : kind === 'unbundled'
-          ? [join(build, 'src/cli.js'), 'serve']
-          : ['-e', baselineScript.replace('PORT', String(port))];
+        : kind === 'uncached'
+          ? [join(build, 'bundle-without-cache/cli.js'), 'serve']
+          : kind === 'unbundled'
+            ? [join(build, 'src/cli.js'), 'serve']
+            : ['-e', baselineScript.replace('PORT', String(port))];
     const started = performance.now();
     const proc = spawnPinned(SERVER_CORE, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
     let ready: number | undefined;
@@ -778,8 +781,8 @@ async function startup(issuer: string, demoUrl: string): Promise<void> {
     return { listening, ready, rss, cpu };
   };
   type Run = Awaited<ReturnType<typeof startOne>>;
-  const kinds: Kind[] = ['baseline', 'capsule', 'unbundled'];
-  const results: Record<Kind, Run[]> = { baseline: [], capsule: [], unbundled: [] };
+  const kinds: Kind[] = ['baseline', 'capsule', 'uncached', 'unbundled'];
+  const results: Record<Kind, Run[]> = { baseline: [], capsule: [], uncached: [], unbundled: [] };
   for (let round = 0; round < STARTS; round++) {
     const order = round % 2 ? [...kinds].reverse() : kinds;
     for (const kind of order) {
@@ -801,6 +804,7 @@ async function startup(issuer: string, demoUrl: string): Promise<void> {
         ...(
           [
             ['capsule', 'mcp-capsule (node dist/cli.js serve: the shipped bundle)'],
+            ['uncached', 'mcp-capsule (the same bundle without its code cache)'],
             ['unbundled', 'mcp-capsule (tsc output, unbundled)'],
           ] as const
         ).map(([kind, label]) => {
@@ -826,6 +830,7 @@ async function startup(issuer: string, demoUrl: string): Promise<void> {
     (ratio) => ratio <= STARTUP_TARGET,
   );
   print(`\nmcp-capsule is listening ${fixed(listening - baseListening, 0)} ms after a bare node:http server would be.`);
+  print(`Without its code cache the bundle is listening ${fixed(median(results.uncached.map((run) => run.listening)) - listening, 0)} ms later.`);
   print(`The unbundled tsc output is listening ${fixed(median(results.unbundled.map((run) => run.listening)) - listening, 0)} ms after the bundle.`);
   print();
 }

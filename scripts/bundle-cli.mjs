@@ -1,33 +1,56 @@
 /**
- * Bundles the command line (src/cli.ts) with esbuild: <outdir>/cli.js plus chunks in <outdir>/chunks/.
- * Code splitting keeps what the CLI imports dynamically (the development setup, Redis support)
- * in chunks that are read only when used, so `serve` starts from a handful of files instead of
- * hundreds of small ES modules. `npm run build` runs it after tsc, replacing tsc's dist/cli.js.
+ * Bundles the command line (src/cli.ts) with esbuild for Node. `npm run build` runs it after tsc,
+ * replacing tsc's dist/cli.js:
+ *
+ *   <outdir>/cli.js                  the executable (scripts/cli-launcher.mjs)
+ *   <outdir>/mcp-capsule.cjs         everything a start of `serve` runs, as one CommonJS file
+ *   <outdir>/mcp-capsule.cjs.cache   V8's compiled code of a start, which the next starts reuse
+ *   <outdir>/lazy/*.cjs              what only some starts load, when they first use it: the
+ *                                    development setup, Redis support, undici's pooled clients
  *
  *   node scripts/bundle-cli.mjs [outdir]   (default: dist)
  */
 import { build, transform } from 'esbuild';
-import { chmod, readFile, rm } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmod, copyFile, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
 /**
- * CommonJS dependencies inside an ESM bundle call require(); esbuild's shim needs a real one.
- * `yaml` is also loaded through createRequire at run time (src/config/load.ts) and stays external.
+ * `import.meta.url` in a CommonJS bundle: the bundle's own file URL. `yaml` is loaded through
+ * createRequire(import.meta.url) at run time (src/config/load.ts) and stays outside the bundle.
  */
-const BANNER = "import { createRequire as __capsuleCreateRequire } from 'node:module'; const require = __capsuleCreateRequire(import.meta.url);";
+const IMPORT_META_URL = { banner: "const __capsuleFileUrl = require('node:url').pathToFileURL(__filename).href;", define: '__capsuleFileUrl' };
 
 /**
- * `import { Pool } from 'undici'` (and Agent) resolves to the two pooled clients alone: the
- * package's index loads all of undici, and the CLI uses nothing else from it.
- * @type {import('esbuild').Plugin}
+ * The modules the command line imports dynamically that only some starts use, each bundled on
+ * its own into lazy/<name>.cjs, and what `import()` of them becomes in the main bundle: a require
+ * of that file, run when the import is. `undici` is the pooled clients alone
+ * (scripts/undici-pools.mjs): the package's index loads all of undici, and the CLI uses nothing
+ * else from it.
  */
-const undiciPoolsOnly = {
-  name: 'undici-pools-only',
+const LAZY_BUNDLES = [
+  { name: 'development', entry: 'src/dev/demo-environment.ts', imported: /^\.\/dev\/demo-environment\.js$/ },
+  { name: 'redis-replay-store', entry: 'src/store/redis-replay-store.ts', imported: /^\.\.?\/(?:store\/)?redis-replay-store\.js$/ },
+  { name: 'undici-pools', entry: 'scripts/undici-pools.mjs', imported: /^undici$/ },
+];
+
+/** @type {import('esbuild').Plugin} */
+const lazyBundles = {
+  name: 'lazy-bundles',
   setup(build) {
-    build.onResolve({ filter: /^undici$/ }, () => ({ path: join(root, 'scripts/undici-pools.mjs') }));
+    for (const { name, imported } of LAZY_BUNDLES) {
+      build.onResolve({ filter: imported, namespace: 'file' }, (args) =>
+        args.kind === 'dynamic-import' ? { path: name, namespace: 'lazy-bundle' } : undefined,
+      );
+    }
+    build.onLoad({ filter: /.*/, namespace: 'lazy-bundle' }, (args) => ({
+      contents: `module.exports = require(require('node:path').join(__dirname, 'lazy', ${JSON.stringify(`${args.path}.cjs`)}));`,
+      loader: 'js',
+    }));
   },
 };
 
@@ -72,44 +95,95 @@ const keepNamesWhereRead = {
   },
 };
 
+/** What every bundle shares: CommonJS for Node 20, compacted but with readable names. */
+const COMMON = {
+  absWorkingDir: root,
+  tsconfig: 'tsconfig.build.json',
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  // Readable stack traces: identifiers keep their names; only whitespace and syntax are compacted.
+  minifyWhitespace: true,
+  minifySyntax: true,
+  minifyIdentifiers: false,
+  // Only for the packages that read class names (keepNamesWhereRead): never on the request path.
+  keepNames: false,
+  sourcemap: 'linked',
+  sourcesContent: false,
+  banner: { js: IMPORT_META_URL.banner },
+  define: { 'import.meta.url': IMPORT_META_URL.define },
+  logLevel: 'warning',
+};
+
 /**
- * @param {{ outdir: string }} options
+ * @param {{ outdir: string, codeCache?: boolean }} options `codeCache: false` skips the start that writes the code cache.
  * @returns {Promise<{ entry: string }>}
  */
-export async function bundleCli({ outdir }) {
+export async function bundleCli({ outdir, codeCache = true }) {
   const out = resolve(outdir);
-  // Chunk names carry content hashes: remove the previous build's so none go stale.
+  // Earlier builds wrote chunks/ (ES modules with code splitting); none may go stale.
   await rm(join(out, 'chunks'), { recursive: true, force: true });
-  const result = await build({
-    absWorkingDir: root,
-    entryPoints: { cli: 'src/cli.ts' },
-    tsconfig: 'tsconfig.build.json',
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'esm',
-    splitting: true,
-    outdir: out,
-    entryNames: '[name]',
-    chunkNames: 'chunks/[name]-[hash]',
-    banner: { js: BANNER },
-    // Readable stack traces: identifiers keep their names; only whitespace and syntax are compacted.
-    minifyWhitespace: true,
-    minifySyntax: true,
-    minifyIdentifiers: false,
-    // Only for the packages that read class names (keepNamesWhereRead): never on the request path.
-    keepNames: false,
-    sourcemap: 'linked',
-    sourcesContent: false,
-    metafile: false,
-    write: true,
-    logLevel: 'warning',
-    plugins: [undiciPoolsOnly, withoutZodLocales, keepNamesWhereRead],
-  });
-  if (result.errors.length > 0) throw new Error(`esbuild failed: ${result.errors.map((error) => error.text).join('; ')}`);
+  await rm(join(out, 'lazy'), { recursive: true, force: true });
+  await rm(join(out, 'mcp-capsule.cjs.cache'), { force: true });
+  const builds = [
+    build({ ...COMMON, entryPoints: ['src/cli.ts'], outfile: join(out, 'mcp-capsule.cjs'), plugins: [lazyBundles, withoutZodLocales, keepNamesWhereRead] }),
+    ...LAZY_BUNDLES.map(({ name, entry }) =>
+      build({ ...COMMON, entryPoints: [entry], outfile: join(out, 'lazy', `${name}.cjs`), plugins: [withoutZodLocales, keepNamesWhereRead] }),
+    ),
+  ];
+  for (const result of await Promise.all(builds)) {
+    if (result.errors.length > 0) throw new Error(`esbuild failed: ${result.errors.map((error) => error.text).join('; ')}`);
+  }
+  // The entry's `#!` line would end up inside the launcher's function wrapper; an empty line keeps the source map's lines.
+  const main = join(out, 'mcp-capsule.cjs');
+  await writeFile(main, (await readFile(main, 'utf8')).replace(/^#!.*/, ''));
+  await rm(join(out, 'cli.js.map'), { force: true });
   const entry = join(out, 'cli.js');
+  await copyFile(join(root, 'scripts/cli-launcher.mjs'), entry);
   await chmod(entry, 0o755);
+  if (codeCache) await writeCodeCache(entry);
   return { entry };
+}
+
+/**
+ * Starts `serve` once, on a loopback port the system picks, and stops it once it listens: the launcher writes
+ * V8's code of everything compiled by then to mcp-capsule.cjs.cache as the process exits. The
+ * configuration is a throwaway one; the upstream issuer is a closed loopback port, contacted only
+ * after listening, by which time the process is already being stopped.
+ */
+async function writeCodeCache(entry) {
+  const child = spawn(process.execPath, [entry, 'serve'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      PATH: process.env.PATH ?? '',
+      CAPSULE_CODE_CACHE_WRITE: '1',
+      CAPSULE_KEYS: randomBytes(32).toString('base64url'),
+      CAPSULE_PUBLIC_URL: 'http://127.0.0.1',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      CAPSULE_UPSTREAM_ISSUER: 'http://127.0.0.1:9',
+      CAPSULE_UPSTREAM_CLIENT_ID: 'mcp-capsule',
+      CAPSULE_UPSTREAM_CLIENT_SECRET: randomBytes(16).toString('base64url'),
+      CAPSULE_MCP_URL: 'http://127.0.0.1:9/mcp',
+      CAPSULE_AUDIT_LOG: 'off',
+    },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (chunk) => void (stderr += chunk));
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const listening = () => stdout.includes('"msg":"mcp-capsule listening"');
+  child.stdout.on('data', (chunk) => {
+    const before = listening();
+    stdout += chunk;
+    // Once: a second SIGTERM would end the process before it exits by itself and writes the cache.
+    if (!before && listening()) child.kill('SIGTERM');
+  });
+  const { code, signal } = await exited;
+  if (code !== 0 || !listening()) {
+    throw new Error(`the start that writes the code cache failed (exit ${code ?? signal}): ${stderr.slice(-2000)}`);
+  }
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -6,7 +6,7 @@
  * Dispatcher.prototype, so pool.request() and agent.request() exist.
  *
  * The proxy imports undici dynamically on first use (src/net/undici.ts), so this module and the
- * files it imports sit in a chunk of their own that a start does not read.
+ * files it imports are a bundle of their own (dist/lazy/undici-pools.cjs) that a start does not read.
  */
 import api from 'undici/lib/api/index.js';
 import Agent from 'undici/lib/dispatcher/agent.js';

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { SourceMap, type SourceMapPayload } from 'node:module';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
@@ -9,7 +9,7 @@ import { connectWithOAuth, TestOAuthProvider, textOf } from '../support/mcp-clie
 import { freePort } from '../support/ports.js';
 
 /**
- * The CLI as it ships: the esbuild bundle with code splitting (scripts/bundle-cli.mjs).
+ * The CLI as it ships: the esbuild bundles and the code cache (scripts/bundle-cli.mjs).
  * It is written outside the project, where no node_modules can be found, so everything
  * these commands load must be inside the bundle.
  */
@@ -48,41 +48,24 @@ function run(command: string, args: string[]): Promise<Run> {
   return finished(child, collect(child));
 }
 
-/** Static imports (`import … from "./x.js"`, `import "./x.js"`) and dynamic `import("./x.js")` of one output file. */
-function importsOf(file: string): { static: string[]; dynamic: string[] } {
-  const text = readFileSync(file, 'utf8');
-  const resolve = (specifier: string) => join(dirname(file), specifier);
-  return {
-    static: [...text.matchAll(/(?:\bfrom|\bimport)\s*"(\.\.?\/[^"]+)"/g)].map((match) => resolve(match[1]!)),
-    dynamic: [...text.matchAll(/\bimport\("(\.\.?\/[^"]+)"\)/g)].map((match) => resolve(match[1]!)),
-  };
+/** The main bundle and the lazily loaded ones, each with its linked source map. */
+function bundleFiles(): string[] {
+  return [join(outdir, 'mcp-capsule.cjs'), ...readdirSync(join(outdir, 'lazy')).filter((name) => name.endsWith('.cjs')).map((name) => join(outdir, 'lazy', name))];
 }
 
-/** Every file Node reads before the entry's first line runs. */
-function staticClosure(entry: string): Set<string> {
-  const seen = new Set<string>();
-  const visit = (file: string) => {
-    if (seen.has(file)) return;
-    seen.add(file);
-    for (const next of importsOf(file).static) visit(next);
-  };
-  visit(entry);
-  return seen;
-}
-
-/** Every `__name(…)` call esbuild's keepNames put in the chunks, by the source file it came from (through the linked source maps). */
+/** Every `__name(…)` call esbuild's keepNames put in the bundles, by the source file it came from (through the linked source maps). */
 function keepNamesCallsBySource(): { calls: Map<string, number>; sources: Set<string> } {
   const calls = new Map<string, number>();
   const sources = new Set<string>();
-  for (const name of readdirSync(join(outdir, 'chunks')).filter((file) => file.endsWith('.js'))) {
-    const payload = JSON.parse(readFileSync(join(outdir, 'chunks', `${name}.map`), 'utf8')) as SourceMapPayload;
+  for (const file of bundleFiles()) {
+    const payload = JSON.parse(readFileSync(`${file}.map`, 'utf8')) as SourceMapPayload;
     for (const source of payload.sources) sources.add(source);
     const map = new SourceMap(payload);
-    readFileSync(join(outdir, 'chunks', name), 'utf8')
+    readFileSync(file, 'utf8')
       .split('\n')
       .forEach((line, lineNumber) => {
         for (const call of line.matchAll(/\b__name\d*\(/g)) {
-          const source = (map.findEntry(lineNumber, call.index) as { originalSource?: string }).originalSource ?? `${name} (unmapped)`;
+          const source = (map.findEntry(lineNumber, call.index) as { originalSource?: string }).originalSource ?? `${file} (unmapped)`;
           calls.set(source, (calls.get(source) ?? 0) + 1);
         }
       });
@@ -99,53 +82,38 @@ afterAll(() => {
 });
 
 describe('the bundled command line', () => {
-  it('is one executable entry file with a shebang, and chunks beside it', () => {
+  it('is one executable entry file with a shebang, the bundle and its code cache beside it, and the lazily loaded bundles', () => {
     expect(readFileSync(cli, 'utf8').split('\n', 1)[0]).toBe('#!/usr/bin/env node');
     expect(statSync(cli).mode & 0o111).toBe(0o111);
-    expect(readdirSync(outdir).filter((name) => name.endsWith('.js'))).toEqual(['cli.js']);
-    const chunks = readdirSync(join(outdir, 'chunks')).filter((name) => name.endsWith('.js'));
-    expect(chunks.length).toBeGreaterThan(3);
+    expect(readdirSync(outdir).filter((name) => /\.c?js$/.test(name)).sort()).toEqual(['cli.js', 'mcp-capsule.cjs']);
+    expect(statSync(join(outdir, 'mcp-capsule.cjs.cache')).size).toBeGreaterThan(100_000);
+    expect(readdirSync(join(outdir, 'lazy')).filter((name) => name.endsWith('.cjs')).sort()).toEqual(['development.cjs', 'redis-replay-store.cjs', 'undici-pools.cjs']);
     // No inline source map: a linked .map file at most.
-    for (const name of ['cli.js', ...chunks.map((chunk) => `chunks/${chunk}`)]) {
-      expect(readFileSync(join(outdir, name), 'utf8')).not.toContain('sourceMappingURL=data:');
+    for (const file of bundleFiles()) expect(readFileSync(file, 'utf8')).not.toContain('sourceMappingURL=data:');
+  });
+
+  it('loads the development setup, Redis support and undici only when used, each from a file of its own', () => {
+    const main = readFileSync(join(outdir, 'mcp-capsule.cjs'), 'utf8');
+    const lazy = (name: string) => readFileSync(join(outdir, 'lazy', `${name}.cjs`), 'utf8');
+    // The packages behind them keep their paths as keys in the bundles: none is in the main one.
+    for (const [name, pkg] of [
+      ['development', 'oidc-provider'],
+      ['development', '@modelcontextprotocol/sdk'],
+      ['redis-replay-store', 'ioredis'],
+      ['undici-pools', 'undici'],
+    ] as const) {
+      expect(lazy(name), name).toContain(`node_modules/${pkg}/`);
+      expect(main, pkg).not.toContain(`node_modules/${pkg}/`);
+    }
+    // What the main bundle has of each: a require of its file, made where the source imports it dynamically.
+    for (const name of ['development', 'redis-replay-store', 'undici-pools']) {
+      expect(main).toContain(`require(require("node:path").join(__dirname,"lazy","${name}.cjs"))`);
     }
   });
 
-  it('loads the development setup and Redis support only when used', () => {
-    const loaded = staticClosure(cli);
-    const loadedText = [...loaded].map((file) => readFileSync(file, 'utf8')).join('\n');
-    const chunk = (prefix: string) => {
-      const name = readdirSync(join(outdir, 'chunks')).find((file) => file.startsWith(`${prefix}-`) && file.endsWith('.js'));
-      expect(name, `a chunk for ${prefix}`).toBeDefined();
-      return join(outdir, 'chunks', name!);
-    };
-    const lazy = ['demo-environment', 'embedded-idp', 'demo-mcp-server', 'redis-replay-store'].map(chunk);
-    for (const file of lazy) expect(loaded).not.toContain(file);
-    // The CommonJS packages behind them keep their paths as keys in the bundle: ioredis is only in its chunk.
-    expect(readFileSync(chunk('redis-replay-store'), 'utf8')).toContain('node_modules/ioredis/');
-    expect(loadedText).not.toContain('node_modules/ioredis/');
-    const allDynamic = [...loaded, ...lazy].flatMap((file) => importsOf(file).dynamic);
-    for (const file of lazy) expect(allDynamic).toContain(file);
-    // A handful of files, not hundreds of modules.
-    expect(loaded.size).toBeLessThan(15);
-  });
-
-  it('carries only the parts of undici and zod the proxy uses, and reads undici only on first use', () => {
-    // What `serve` loads in production: the entry and, once configured, the Node runtime's chunk.
-    const chunkNamed = (prefix: string) => {
-      const name = readdirSync(join(outdir, 'chunks')).find((file) => file.startsWith(`${prefix}-`) && file.endsWith('.js'));
-      expect(name, `a chunk for ${prefix}`).toBeDefined();
-      return join(outdir, 'chunks', name!);
-    };
-    const runtime = chunkNamed('node');
-    const loaded = new Set([...staticClosure(cli), ...staticClosure(runtime)]);
-    const loadedText = [...loaded].map((file) => readFileSync(file, 'utf8')).join('\n');
-    // undici: not read before listening; its own chunk, imported by the runtime when it first forwards or fetches.
-    expect(loadedText).not.toContain('node_modules/undici/');
-    const undici = chunkNamed('undici-pools');
-    expect(importsOf(runtime).dynamic).toContain(undici);
+  it('carries only the parts of undici and zod the proxy uses', () => {
     // The pooled clients, not the package index with fetch, WebSocket and mocks.
-    const undiciText = readFileSync(undici, 'utf8');
+    const undiciText = readFileSync(join(outdir, 'lazy', 'undici-pools.cjs'), 'utf8');
     expect(undiciText).toContain('node_modules/undici/lib/dispatcher/pool.js');
     expect(undiciText).toContain('node_modules/undici/lib/dispatcher/agent.js');
     expect(undiciText).not.toContain('node_modules/undici/index.js');
@@ -153,8 +121,27 @@ describe('the bundled command line', () => {
       expect(undiciText).not.toContain(`node_modules/undici/${unused}`);
     }
     // zod: English messages only, not its 50 locales.
-    expect(loadedText).toContain('Invalid input');
-    expect(loadedText).not.toContain('Ongeldige invoer'); // the Dutch locale's message
+    const main = readFileSync(join(outdir, 'mcp-capsule.cjs'), 'utf8');
+    expect(main).toContain('Invalid input');
+    expect(main).not.toContain('Ongeldige invoer'); // the Dutch locale's message
+  });
+
+  it('compiles from the code cache the build wrote, and without it when the cache does not match', async () => {
+    const accepted = await run(process.execPath, [cli, 'keygen']);
+    expect(accepted.code, accepted.stderr).toBe(0);
+    expect(accepted.stderr).toBe('');
+    // A copy whose cache is another file's bytes: V8 refuses it, the command still works, and says so.
+    const copy = mkdtempSync(join(tmpdir(), 'mcp-capsule-bundle-copy-'));
+    try {
+      cpSync(outdir, copy, { recursive: true });
+      writeFileSync(join(copy, 'mcp-capsule.cjs.cache'), readFileSync(join(outdir, 'mcp-capsule.cjs.map')).subarray(0, 200_000));
+      const refused = await run(process.execPath, [join(copy, 'cli.js'), 'keygen']);
+      expect(refused.code, refused.stderr).toBe(0);
+      expect(refused.stdout.trim()).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(refused.stderr).toContain('mcp-capsule.cjs.cache does not match this build');
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
   });
 
   it('keeps class names only in the packages that read them, never on the request path', () => {
@@ -178,7 +165,7 @@ describe('the bundled command line', () => {
     }
   });
 
-  describe('serve with no configuration (the development setup, from the lazily loaded chunks)', () => {
+  describe('serve with no configuration (the development setup, from its lazily loaded bundle)', () => {
     let child: ChildProcess;
     let output: { stdout: string; stderr: string };
     let exited: Promise<Run>;
