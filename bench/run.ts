@@ -56,11 +56,13 @@ const BATCH = QUICK ? 1000 : 3000;
 const BATCH_WARMUP = QUICK ? 200 : 300;
 const BATCH_CONNECTIONS = 10;
 /**
- * Instructions per request under callgrind: requests before switching it on (so V8 has optimised the hot path),
- * then several counted windows. A window that catches a V8 compile job or a major GC counts far more; the median of the windows does not.
+ * Instructions per request under callgrind: requests before switching it on (so V8 has optimised the hot path: with
+ * --trace-opt, V8 still optimised about 100 functions per 5,000 requests between the 5,000th and the 10,000th, and none
+ * after the 20,000th), then several counted windows. A window that catches a V8 compile job or a major GC counts far
+ * more; the median of the windows does not.
  */
-const CALLGRIND_WARMUP = QUICK ? 2000 : 6000;
-const CALLGRIND_REQUESTS = QUICK ? 300 : 1000;
+const CALLGRIND_WARMUP = QUICK ? 2000 : 30000;
+const CALLGRIND_REQUESTS = QUICK ? 300 : 2000;
 const CALLGRIND_WINDOWS = QUICK ? 3 : 5;
 
 const KEY = 'A'.repeat(43);
@@ -218,6 +220,7 @@ const median = (values: number[]): number => {
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 };
+const mean = (values: number[]): number => (values.length === 0 ? NaN : values.reduce((sum, value) => sum + value, 0) / values.length);
 const fixed = (value: number, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : '–');
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
@@ -506,13 +509,11 @@ async function instructionsOf(load: LoadGenerator, name: string, spec: ChildSpec
         { url: `${server.url}${path}`, headers, connections: BATCH_CONNECTIONS, warmup: window === 0 ? CALLGRIND_WARMUP : 0, requests: CALLGRIND_REQUESTS } satisfies BatchArgs,
         (event, go) => {
           if (event === 'start') {
-            // A full collection first (uncounted, through child.ts's memory report): a window of a few hundred requests
-            // that happened to hold the major GC the heap was due would count it all, and the median of a few windows
-            // moved by 2-4x with it. Young-generation collections, which every request's garbage pays for, still count.
-            void server.mem().then(() => {
-              control('-i', 'on');
-              go();
-            });
+            // No forced collection before a window: a full GC makes V8 drop optimised code, and the next 1,000 requests
+            // then recompiled about 200 functions on V8's helper threads (counted with --trace-opt; 4 without the GC),
+            // which the window counted as the proxy's own. A window that holds a major GC is an outlier the median drops.
+            control('-i', 'on');
+            go();
             return;
           }
           // The last responses' log lines are written on the proxy's next event-loop turn: let them be counted.
@@ -544,9 +545,10 @@ async function instructions(load: LoadGenerator, label: string, variants: Array<
   }
   print(`Target: ≤ the bare proxy's + ${Math.round((INSTRUCTIONS_TARGET - 1) * 100)} %. Each proxy runs under \`valgrind --tool=callgrind --instr-atstart=no --separate-threads=yes\`; after ${CALLGRIND_WARMUP} uncounted`);
   print(`requests, ${CALLGRIND_WINDOWS} windows of ${CALLGRIND_REQUESTS} tools/call at ${BATCH_CONNECTIONS} connections, each between \`callgrind_control -i on\` and \`-i off\``);
-  print('(all threads of the proxy: V8 compile jobs and GC included), each after a forced full GC that is not counted; the median of the windows.');
-  print("The main thread's share is shown apart: the request path itself, without the compile and GC jobs of V8's helper threads, which");
-  print('move the all-threads count from one window to the next. The target is on all threads.');
+  print('(all threads of the proxy: V8 compile jobs and GC included), one after the other with no collection forced between them; the mean of');
+  print('the windows (all instructions counted ÷ all requests counted), so each major GC is spread over the requests that caused it: a window');
+  print('either holds one or not, and a median would pick one of the two by chance. The main thread\'s share is shown apart: the request path');
+  print('itself, without the GC and compile jobs of V8\'s helper threads. The target is on all threads.');
   print();
   const windows = new Map<string, Counted[]>();
   for (const variant of variants) {
@@ -558,8 +560,8 @@ async function instructions(load: LoadGenerator, label: string, variants: Array<
       print();
     }
   }
-  /** The median over the windows; NaN for a proxy that could not be measured. */
-  const countOf = (name: string, thread: keyof Counted) => median((windows.get(name) ?? []).map((counted) => counted[thread]));
+  /** The mean over the windows (they count the same number of requests); NaN for a proxy that could not be measured. */
+  const countOf = (name: string, thread: keyof Counted) => mean((windows.get(name) ?? []).map((counted) => counted[thread]));
   const ratios: Measurement[] = [];
   const rows = variants.map((variant) => {
     const [all, main] = [countOf(variant.name, 'all'), countOf(variant.name, 'main')];
