@@ -4,7 +4,8 @@
  *
  *   <outdir>/cli.js                  the executable (scripts/cli-launcher.mjs)
  *   <outdir>/mcp-capsule.cjs         everything a start of `serve` runs, as one CommonJS file
- *   <outdir>/mcp-capsule.cjs.cache   V8's compiled code of a start, which the next starts reuse
+ *   <outdir>/mcp-capsule.cjs.v8-<version>.cache
+ *                                    V8's compiled code of a start, which the next starts reuse
  *   <outdir>/lazy/*.cjs              what only some starts load, when they first use it: the
  *                                    development setup, Redis support, undici's pooled clients
  *
@@ -13,8 +14,8 @@
 import { build, transform } from 'esbuild';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, copyFile, readFile, rm, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { chmod, copyFile, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -125,7 +126,7 @@ export async function bundleCli({ outdir, codeCache = true }) {
   // Earlier builds wrote chunks/ (ES modules with code splitting); none may go stale.
   await rm(join(out, 'chunks'), { recursive: true, force: true });
   await rm(join(out, 'lazy'), { recursive: true, force: true });
-  await rm(join(out, 'mcp-capsule.cjs.cache'), { force: true });
+  for (const file of await readdir(out).catch(() => [])) if (/^mcp-capsule\.cjs\..*cache$/.test(file)) await rm(join(out, file), { force: true });
   const builds = [
     build({ ...COMMON, entryPoints: ['src/cli.ts'], outfile: join(out, 'mcp-capsule.cjs'), plugins: [lazyBundles, withoutZodLocales, keepNamesWhereRead] }),
     ...LAZY_BUNDLES.map(({ name, entry }) =>
@@ -148,7 +149,7 @@ export async function bundleCli({ outdir, codeCache = true }) {
 
 /**
  * Starts `serve` once, on a loopback port the system picks, and stops it once it listens: the launcher writes
- * V8's code of everything compiled by then to mcp-capsule.cjs.cache as the process exits. The
+ * V8's code of everything compiled by then to the cache file as the process exits. The
  * configuration is a throwaway one; the upstream issuer is a closed loopback port, contacted only
  * after listening, by which time the process is already being stopped.
  */
@@ -157,6 +158,8 @@ async function writeCodeCache(entry) {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
       PATH: process.env.PATH ?? '',
+      // V8 flags given this way (--max-old-space-size…) are part of what the cache must match.
+      ...(process.env.NODE_OPTIONS ? { NODE_OPTIONS: process.env.NODE_OPTIONS } : {}),
       CAPSULE_CODE_CACHE_WRITE: '1',
       CAPSULE_KEYS: randomBytes(32).toString('base64url'),
       CAPSULE_PUBLIC_URL: 'http://127.0.0.1',
@@ -184,6 +187,9 @@ async function writeCodeCache(entry) {
   if (code !== 0 || !listening()) {
     throw new Error(`the start that writes the code cache failed (exit ${code ?? signal}): ${stderr.slice(-2000)}`);
   }
+  // The launcher names the file after the V8 it runs on: this process's, as it started the same node.
+  const cache = join(dirname(entry), `mcp-capsule.cjs.v8-${process.versions.v8}.cache`);
+  if (!(await stat(cache).catch(() => undefined))?.size) throw new Error(`the start that writes the code cache left no ${cache}`);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
