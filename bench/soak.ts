@@ -127,6 +127,10 @@ console.log(`| logins / refreshes | ${logins} / ${refreshes} |`);
 console.log(`| failures | ${counts.failures} |`);
 console.log(`| proxy RSS first / middle third / last third / max | ${samples[0]?.rssMb.toFixed(1)} / ${middle.toFixed(1)} / ${last.toFixed(1)} / ${Math.max(...samples.map((s) => s.rssMb)).toFixed(1)} MB |`);
 console.log(`| growth, middle → last third | ${(growth * 100).toFixed(1)} % (flat if ≤ ${FLAT_TOLERANCE * 100} %) |`);
+// The curve itself: growth that levels off (the heap reaching its size for this load) reads differently from a steady climb.
+const byMinute = new Map<number, number>();
+for (const sample of samples) byMinute.set(Math.floor(sample.atS / 60), sample.rssMb);
+console.log(`| proxy RSS at the end of each minute | ${[...byMinute.values()].map((mb) => mb.toFixed(1)).join(', ')} MB |`);
 for (const failure of failures) console.log(`failure: ${failure}`);
 if (/"level":"error"/.test(proxyOutput)) console.log(`proxy logged errors:\n${proxyOutput.split('\n').filter((line) => line.includes('"level":"error"')).slice(0, 5).join('\n')}`);
 const passed = counts.failures === 0 && flat && refreshes > 0 && !/"level":"error"/.test(proxyOutput);
