@@ -6,7 +6,7 @@ import { startEmbeddedIdp, type EmbeddedIdp, type EmbeddedIdpClient, type Embedd
 import { createAuditLog } from '../../src/observability/audit.js';
 import { createLogger, type Logger } from '../../src/observability/logger.js';
 import { startNodeProxy, type RunningProxy } from '../../src/runtime/node.js';
-import { freePort } from './ports.js';
+import { reservePort } from './ports.js';
 import { TEST_KEY_A } from './deps.js';
 
 export interface StackOptions {
@@ -62,7 +62,17 @@ export class Stack {
   }
 
   static async start(options: StackOptions = {}): Promise<Stack> {
-    const port = await freePort();
+    // Held while the identity provider and the MCP server start, which takes long enough for another socket to take a port let go early.
+    const reserved = await reservePort();
+    try {
+      return await Stack.startOn(reserved, options);
+    } finally {
+      await reserved.release();
+    }
+  }
+
+  private static async startOn(reserved: { port: number; release(): Promise<void> }, options: StackOptions): Promise<Stack> {
+    const port = reserved.port;
     const publicUrl = `http://127.0.0.1:${port}`;
     const idp = await startEmbeddedIdp({
       clients: [
@@ -104,6 +114,7 @@ export class Stack {
     };
     const config = parseConfig(input);
     const logs = new LogCapture();
+    await reserved.release();
     const proxy = await startNodeProxy(config, logs.logger, { ...(options.clock ? { clock: options.clock } : {}), audit: logs.audit });
     const stack = new Stack(idp, demo, [proxy], publicUrl, config, logs, input);
     if (prepared) stack.closers.push(prepared.close);
