@@ -58,8 +58,8 @@ const BATCH_CONNECTIONS = 10;
 /**
  * Instructions per request under callgrind: requests before switching it on (so V8 has optimised the hot path: with
  * --trace-opt, V8 still optimised about 100 functions per 5,000 requests between the 5,000th and the 10,000th, and none
- * after the 20,000th), then several counted windows. A window that catches a V8 compile job or a major GC counts far
- * more; the median of the windows does not.
+ * after the 20,000th), then several counted windows. A window that catches a major GC counts far more; their mean
+ * spreads it over the requests of every window.
  */
 const CALLGRIND_WARMUP = QUICK ? 2000 : 30000;
 const CALLGRIND_REQUESTS = QUICK ? 300 : 2000;
@@ -511,7 +511,7 @@ async function instructionsOf(load: LoadGenerator, name: string, spec: ChildSpec
           if (event === 'start') {
             // No forced collection before a window: a full GC makes V8 drop optimised code, and the next 1,000 requests
             // then recompiled about 200 functions on V8's helper threads (counted with --trace-opt; 4 without the GC),
-            // which the window counted as the proxy's own. A window that holds a major GC is an outlier the median drops.
+            // which the window counted as the proxy's own. A major GC that falls in a window is spread by the mean of them all.
             control('-i', 'on');
             go();
             return;

@@ -148,10 +148,10 @@ export async function bundleCli({ outdir, codeCache = true }) {
 }
 
 /**
- * Starts `serve` once, on a loopback port the system picks, and stops it once it listens: the launcher writes
- * V8's code of everything compiled by then to the cache file as the process exits. The
- * configuration is a throwaway one; the upstream issuer is a closed loopback port, contacted only
- * after listening, by which time the process is already being stopped.
+ * Starts `serve` once, on a loopback port the system picks, and stops it once it listens: the
+ * launcher writes V8's code of everything compiled by then to the cache file as the process
+ * exits. The configuration is a throwaway one; the upstream issuer is a closed loopback port,
+ * contacted only after listening, by which time the process is already being stopped.
  */
 async function writeCodeCache(entry) {
   const child = spawn(process.execPath, [entry, 'serve'], {
