@@ -126,7 +126,7 @@ export async function bundleCli({ outdir, codeCache = true }) {
   // Earlier builds wrote chunks/ (ES modules with code splitting); none may go stale.
   await rm(join(out, 'chunks'), { recursive: true, force: true });
   await rm(join(out, 'lazy'), { recursive: true, force: true });
-  for (const file of await readdir(out).catch(() => [])) if (/^mcp-capsule\.cjs\..*cache$/.test(file)) await rm(join(out, file), { force: true });
+  for (const file of await codeCaches(out)) await rm(join(out, file), { force: true });
   const builds = [
     build({ ...COMMON, entryPoints: ['src/cli.ts'], outfile: join(out, 'mcp-capsule.cjs'), plugins: [lazyBundles, withoutZodLocales, keepNamesWhereRead] }),
     ...LAZY_BUNDLES.map(({ name, entry }) =>
@@ -187,9 +187,14 @@ async function writeCodeCache(entry) {
   if (code !== 0 || !listening()) {
     throw new Error(`the start that writes the code cache failed (exit ${code ?? signal}): ${stderr.slice(-2000)}`);
   }
-  // The launcher names the file after the V8 it runs on: this process's, as it started the same node.
-  const cache = join(dirname(entry), `mcp-capsule.cjs.v8-${process.versions.v8}.cache`);
-  if (!(await stat(cache).catch(() => undefined))?.size) throw new Error(`the start that writes the code cache left no ${cache}`);
+  // bundleCli removed every earlier cache: the one there now is this start's (the launcher names it).
+  const [cache] = await codeCaches(dirname(entry));
+  if (cache === undefined || (await stat(join(dirname(entry), cache))).size === 0) throw new Error('the start that writes the code cache left none');
+}
+
+/** The code caches in `directory`, whatever V8 they are named after (scripts/cli-launcher.mjs names them). */
+async function codeCaches(directory) {
+  return (await readdir(directory).catch(() => [])).filter((file) => /^mcp-capsule\.cjs\..*cache$/.test(file));
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
