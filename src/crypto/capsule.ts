@@ -49,10 +49,27 @@ const COMPACT = /^[\w-]+(?:\.[\w-]*){4}$/;
 /** The kinds a client presents on every request. */
 type RequestKind = 'access' | 'session';
 
+/** An opened capsule as its cache keeps it: the capsule itself, compared whole on every hit. */
+interface Opened<K extends RequestKind> {
+  readonly capsule: string;
+  readonly payload: CapsulePayload<K>;
+}
+type OpenedCache<K extends RequestKind> = LRUCache<string, Opened<K>>;
+
+/**
+ * The cache key of a compact capsule: its last part, the AES-GCM tag (22 characters), rather than
+ * the whole token, which is a kilobyte for an access token carrying an upstream one and would be
+ * hashed on every request. A key is only where to look: a hit counts only if the cached capsule is
+ * the presented one, character for character, so a forged capsule with a copied tag is a miss.
+ */
+function cacheKey(capsule: string): string {
+  return capsule.slice(capsule.lastIndexOf('.') + 1);
+}
+
 export class CapsuleCodec {
-  /** Capsule → its payload; only capsules that opened and validated, each until its `exp` if it has one. */
-  #openedAccess: LRUCache<string, CapsulePayload<'access'>> | undefined;
-  #openedSessions: LRUCache<string, CapsulePayload<'session'>> | undefined;
+  /** Capsules that opened and validated, with their payloads, each until its `exp` if it has one (see cacheKey). */
+  #openedAccess: OpenedCache<'access'> | undefined;
+  #openedSessions: OpenedCache<'session'> | undefined;
 
   constructor(
     private readonly keys: KeyRing,
@@ -119,19 +136,20 @@ export class CapsuleCodec {
    * every hit), so a client's calls cost one decrypt per capsule, not one per request. Failures
    * are never cached. The payload is shared between hits: treat it as read-only.
    */
-  async #openCached<K extends RequestKind>(kind: K, capsule: string, cache: LRUCache<string, CapsulePayload<K>>): Promise<CapsulePayload<K>> {
-    const hit = cache.get(capsule);
-    if (hit !== undefined) {
-      const exp = (hit as { exp?: number }).exp;
-      if (exp === undefined || exp > this.nowSeconds()) return hit;
-      cache.delete(capsule);
+  async #openCached<K extends RequestKind>(kind: K, capsule: string, cache: OpenedCache<K>): Promise<CapsulePayload<K>> {
+    const key = cacheKey(capsule);
+    const hit = cache.get(key);
+    if (hit !== undefined && hit.capsule === capsule) {
+      const exp = (hit.payload as { exp?: number }).exp;
+      if (exp === undefined || exp > this.nowSeconds()) return hit.payload;
+      cache.delete(key);
       throw new CapsuleError('expired');
     }
     const payload = await this.open(kind, capsule);
     if (!COMPACT.test(capsule)) return payload;
     const exp = (payload as { exp?: number }).exp;
     // The entry leaves by itself at the capsule's expiry (measured on lru-cache's clock; hits re-check ours).
-    cache.set(capsule, payload, exp === undefined ? undefined : { ttl: Math.max(1, exp - this.nowSeconds()) * 1000 });
+    cache.set(key, { capsule, payload }, exp === undefined ? undefined : { ttl: Math.max(1, exp - this.nowSeconds()) * 1000 });
     return payload;
   }
 
@@ -141,8 +159,8 @@ export class CapsuleCodec {
    * serialization (see COMPACT). Revocation is the caller's to check.
    */
   openedAccess(capsule: string): CapsulePayload<'access'> | undefined {
-    const hit = this.#openedAccess?.get(capsule);
-    return hit !== undefined && hit.exp > this.nowSeconds() ? hit : undefined;
+    const hit = this.#openedAccess?.get(cacheKey(capsule));
+    return hit !== undefined && hit.capsule === capsule && hit.payload.exp > this.nowSeconds() ? hit.payload : undefined;
   }
 
   /** An access token, cached once opened. Revocation is the caller's to check. */

@@ -101,4 +101,38 @@ describe('capsules', () => {
     const sealed = await codec.seal('access', wrong);
     expect(await refusal(codec.open('access', sealed))).toMatch(/schema/);
   });
+
+  it('answers from the opened-capsule cache only the capsule it opened, not another with its tag', async () => {
+    const clock = manualClock();
+    const { codec } = await codecFor([TEST_KEY_A], clock);
+    const payload = access(codec.nowSeconds() + 60);
+    const sealed = await codec.seal('access', payload);
+    const session = await codec.seal('session', { sid: 'downstream-session', route: '/mcp', sub: 'alice' });
+    // Control: once opened, the same capsule is answered from the cache (the very same payload object).
+    const opened = await codec.openAccess(sealed);
+    expect(opened).toEqual(payload);
+    expect(await codec.openAccess(sealed)).toBe(opened);
+    expect(codec.openedAccess(sealed)).toBe(opened);
+    const openedSession = await codec.openSession(session);
+    expect(await codec.openSession(session)).toBe(openedSession);
+
+    // The cache finds entries by the capsule's last part, the GCM tag: a capsule with another
+    // ciphertext (or header, or IV) and the cached one's tag must still be decrypted, and fail.
+    const flip = (part: string) => (part[0] === 'A' ? 'B' : 'A') + part.slice(1);
+    for (const [capsule, open] of [
+      [sealed, (c: string) => codec.openAccess(c)],
+      [session, (c: string) => codec.openSession(c)],
+    ] as const) {
+      const parts = capsule.split('.');
+      for (const index of [0, 2, 3]) {
+        const tampered = parts.map((part, i) => (i === index ? flip(part) : part)).join('.');
+        expect(tampered.slice(tampered.lastIndexOf('.'))).toBe(capsule.slice(capsule.lastIndexOf('.')));
+        expect(codec.openedAccess(tampered)).toBeUndefined();
+        await refusal(open(tampered));
+      }
+    }
+    // The forgeries left the genuine entries in place.
+    expect(codec.openedAccess(sealed)).toBe(opened);
+    expect(await codec.openSession(session)).toBe(openedSession);
+  });
 });
