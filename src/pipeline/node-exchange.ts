@@ -2,27 +2,34 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HeaderSource } from '../domain/header-source.js';
 import { readCappedNode, settleBodyRead } from '../net/capped-body.js';
 import { writeAnswer } from '../proxy/node-answer.js';
-import { outboundRequestHeadersFromRaw } from '../proxy/outbound-headers.js';
+import { lowercaseRawNames, outboundRequestHeadersFromRaw } from '../proxy/outbound-headers.js';
 import type { UndiciForwarder } from '../proxy/undici-forwarder.js';
 import type { Exchange } from './exchange.js';
 
 /**
  * Node's raw header list ([name, value, name, value …]) looked up the way web `Headers` does:
- * names in any case, repeats joined with ", ". Built on first lookup, once per request.
+ * names in any case, repeats joined with ", ". Names are lowercased once per request, on first
+ * use, for lookups and for the downstream's headers alike.
  */
 class RawHeaders implements HeaderSource {
-  readonly #raw: readonly string[];
+  readonly raw: readonly string[];
+  #names: readonly string[] | undefined;
   #byName: Record<string, string> | undefined;
   constructor(raw: readonly string[]) {
-    this.#raw = raw;
+    this.raw = raw;
+  }
+  /** The names, lowercased, one per name and value pair. */
+  names(): readonly string[] {
+    return (this.#names ??= lowercaseRawNames(this.raw));
   }
   get(name: string): string | null {
     if (this.#byName === undefined) {
+      const names = this.names();
       const byName: Record<string, string> = Object.create(null) as Record<string, string>;
-      for (let i = 0; i + 1 < this.#raw.length; i += 2) {
-        const key = this.#raw[i]!.toLowerCase();
+      for (let i = 0; i < names.length; i++) {
+        const key = names[i]!;
         const existing = byName[key];
-        byName[key] = existing === undefined ? this.#raw[i + 1]! : `${existing}, ${this.#raw[i + 1]!}`;
+        byName[key] = existing === undefined ? this.raw[2 * i + 1]! : `${existing}, ${this.raw[2 * i + 1]!}`;
       }
       this.#byName = byName;
     }
@@ -37,7 +44,7 @@ export function nodeExchange(incoming: IncomingMessage, outgoing: ServerResponse
     method: incoming.method ?? 'GET',
     target: incoming.url ?? '/',
     headers,
-    outboundHeaders: (options) => outboundRequestHeadersFromRaw(incoming.rawHeaders, options),
+    outboundHeaders: (options) => outboundRequestHeadersFromRaw(headers.raw, options, headers.names()),
     peer: incoming.socket.remoteAddress,
     readBody: (maxBytes) =>
       settleBodyRead(readCappedNode(incoming, maxBytes, { declaredLength: headers.get('content-length'), letGo: (stream) => stream.resume() })),

@@ -129,9 +129,9 @@ export function outboundRequestHeaders(incoming: HeaderPairs, options: OutboundH
   const filter = new RequestHeaderFilter(options);
   if (Array.isArray(incoming)) {
     const pairs = incoming as ReadonlyArray<readonly [string, string]>;
-    for (let i = 0; i < pairs.length; i++) filter.add(pairs[i]![0], pairs[i]![1]);
+    for (let i = 0; i < pairs.length; i++) filter.add(pairs[i]![0].toLowerCase(), pairs[i]![1]);
   } else {
-    for (const [name, value] of incoming) filter.add(name, value);
+    for (const [name, value] of incoming) filter.add(name.toLowerCase(), value);
   }
   return filter.finish();
 }
@@ -139,10 +139,20 @@ export function outboundRequestHeaders(incoming: HeaderPairs, options: OutboundH
 /** Node's `rawHeaders`: name, value, name, value… as the request spelled them. */
 export type RawHeaderList = readonly string[];
 
-/** outboundRequestHeaders for Node's raw list as it is, without pairing it up first. */
-export function outboundRequestHeadersFromRaw(raw: RawHeaderList, options: OutboundHeaderOptions): OutboundHeaders {
+/** Node's raw header names, lowercased: one per name and value pair of the raw list. */
+export function lowercaseRawNames(raw: RawHeaderList): string[] {
+  const names: string[] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) names.push(raw[i]!.toLowerCase());
+  return names;
+}
+
+/**
+ * outboundRequestHeaders for Node's raw list as it is, without pairing it up first. A caller that
+ * has lowercased the names already (to look headers up) passes them, so no name is lowercased twice.
+ */
+export function outboundRequestHeadersFromRaw(raw: RawHeaderList, options: OutboundHeaderOptions, names: readonly string[] = lowercaseRawNames(raw)): OutboundHeaders {
   const filter = new RequestHeaderFilter(options);
-  for (let i = 0; i + 1 < raw.length; i += 2) filter.add(raw[i]!, raw[i + 1]!);
+  for (let i = 0; i + 1 < raw.length; i += 2) filter.add(names[i >> 1]!, raw[i + 1]!);
   return filter.finish();
 }
 
@@ -155,8 +165,8 @@ class RequestHeaderFilter {
 
   constructor(private readonly options: OutboundHeaderOptions) {}
 
-  add(rawName: string, value: string): void {
-    const name = rawName.toLowerCase();
+  /** One incoming header, its name lowercased. */
+  add(name: string, value: string): void {
     if (name === 'connection') this.#connection = this.#connection === undefined ? value : `${this.#connection}, ${value}`;
     else if (name === 'x-forwarded-for') this.#forwardedFor = this.#forwardedFor === undefined ? value : `${this.#forwardedFor}, ${value}`;
     // HTTP/2 pseudo-headers (`:path` …) describe the stream, not the message.
