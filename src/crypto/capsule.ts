@@ -1,9 +1,9 @@
 import { CompactEncrypt, compactDecrypt, decodeProtectedHeader } from 'jose';
-import { LRUCache } from 'lru-cache';
 import { capsuleSchemas, type CapsulePayload } from '../domain/capsule-schemas.js';
 import type { Clock } from '../domain/clock.js';
 import { ProblemError } from '../domain/errors.js';
 import type { CapsuleKind, KeyRing } from './keyring.js';
+import { OpenedCapsules } from './opened-capsules.js';
 
 /**
  * One error for every way a capsule can fail to open, so a caller (and an
@@ -49,27 +49,9 @@ const COMPACT = /^[\w-]+(?:\.[\w-]*){4}$/;
 /** The kinds a client presents on every request. */
 type RequestKind = 'access' | 'session';
 
-/** An opened capsule as its cache keeps it: the capsule itself, compared whole on every hit. */
-interface Opened<K extends RequestKind> {
-  readonly capsule: string;
-  readonly payload: CapsulePayload<K>;
-}
-type OpenedCache<K extends RequestKind> = LRUCache<string, Opened<K>>;
-
-/**
- * The cache key of a compact capsule: its last part, the AES-GCM tag (22 characters), rather than
- * the whole token, which is a kilobyte for an access token carrying an upstream one and would be
- * hashed on every request. A key is only where to look: a hit counts only if the cached capsule is
- * the presented one, character for character, so a forged capsule with a copied tag is a miss.
- */
-function cacheKey(capsule: string): string {
-  return capsule.slice(capsule.lastIndexOf('.') + 1);
-}
-
 export class CapsuleCodec {
-  /** Capsules that opened and validated, with their payloads, each until its `exp` if it has one (see cacheKey). */
-  #openedAccess: OpenedCache<'access'> | undefined;
-  #openedSessions: OpenedCache<'session'> | undefined;
+  #openedAccess: OpenedCapsules<CapsulePayload<'access'>> | undefined;
+  #openedSessions: OpenedCapsules<CapsulePayload<'session'>> | undefined;
 
   constructor(
     private readonly keys: KeyRing,
@@ -136,20 +118,11 @@ export class CapsuleCodec {
    * every hit), so a client's calls cost one decrypt per capsule, not one per request. Failures
    * are never cached. The payload is shared between hits: treat it as read-only.
    */
-  async #openCached<K extends RequestKind>(kind: K, capsule: string, cache: OpenedCache<K>): Promise<CapsulePayload<K>> {
-    const key = cacheKey(capsule);
-    const hit = cache.get(key);
-    if (hit !== undefined && hit.capsule === capsule) {
-      const exp = (hit.payload as { exp?: number }).exp;
-      if (exp === undefined || exp > this.nowSeconds()) return hit.payload;
-      cache.delete(key);
-      throw new CapsuleError('expired');
-    }
+  async #openCached<K extends RequestKind>(kind: K, capsule: string, cache: OpenedCapsules<CapsulePayload<K>>): Promise<CapsulePayload<K>> {
+    const hit = cache.get(capsule, this.nowSeconds());
+    if (hit !== undefined) return hit;
     const payload = await this.open(kind, capsule);
-    if (!COMPACT.test(capsule)) return payload;
-    const exp = (payload as { exp?: number }).exp;
-    // The entry leaves by itself at the capsule's expiry (measured on lru-cache's clock; hits re-check ours).
-    cache.set(key, { capsule, payload }, exp === undefined ? undefined : { ttl: Math.max(1, exp - this.nowSeconds()) * 1000 });
+    if (COMPACT.test(capsule)) cache.set(capsule, payload);
     return payload;
   }
 
@@ -159,17 +132,16 @@ export class CapsuleCodec {
    * serialization (see COMPACT). Revocation is the caller's to check.
    */
   openedAccess(capsule: string): CapsulePayload<'access'> | undefined {
-    const hit = this.#openedAccess?.get(cacheKey(capsule));
-    return hit !== undefined && hit.capsule === capsule && hit.payload.exp > this.nowSeconds() ? hit.payload : undefined;
+    return this.#openedAccess?.get(capsule, this.nowSeconds());
   }
 
   /** An access token, cached once opened. Revocation is the caller's to check. */
   openAccess(capsule: string): Promise<CapsulePayload<'access'>> {
-    return this.#openCached('access', capsule, (this.#openedAccess ??= new LRUCache({ max: OPENED_PER_KIND })));
+    return this.#openCached('access', capsule, (this.#openedAccess ??= new OpenedCapsules<CapsulePayload<'access'>>(OPENED_PER_KIND)));
   }
 
   /** A session id, cached once opened. Whose session it is, is the caller's to check. */
   openSession(capsule: string): Promise<CapsulePayload<'session'>> {
-    return this.#openCached('session', capsule, (this.#openedSessions ??= new LRUCache({ max: OPENED_PER_KIND })));
+    return this.#openCached('session', capsule, (this.#openedSessions ??= new OpenedCapsules<CapsulePayload<'session'>>(OPENED_PER_KIND)));
   }
 }
