@@ -224,7 +224,7 @@ export function responseHeadersToForward(downstream: Headers): Headers {
 
 export type HeaderRecord = Record<string, string | string[]>;
 
-/** The same filter for undici's header record (lowercase names, repeated headers as arrays). */
+/** The same filter for undici's header record: names lowercased by undici's parser, repeated headers as arrays. */
 export function responseHeaderRecordToForward(
   downstream: Readonly<Record<string, string | string[] | undefined>>,
 ): HeaderRecord {
@@ -232,9 +232,7 @@ export function responseHeaderRecordToForward(
   const forwarded: HeaderRecord = {};
   for (const name in downstream) {
     const value = downstream[name];
-    if (value === undefined) continue;
-    const lower = name.toLowerCase();
-    if (!dropsResponseHeader(lower, named)) forwarded[lower] = value;
+    if (value !== undefined && !dropsResponseHeader(name, named)) forwarded[name] = value;
   }
   return forwarded;
 }

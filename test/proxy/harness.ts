@@ -90,11 +90,12 @@ export async function startDownstream(): Promise<Downstream> {
         'content-length': Buffer.byteLength(payload),
         'mcp-session-id': 'session-123',
         'x-downstream': 'kept',
-        'set-cookie': ['downstream_session=abc; Path=/', 'other=1'],
-        connection: 'keep-alive, x-internal-hop',
+        // Spelled as servers do on the wire: the proxy must drop these in any case.
+        'Set-Cookie': ['downstream_session=abc; Path=/', 'other=1'],
+        connection: 'keep-alive, X-Internal-Hop',
         'keep-alive': 'timeout=5',
-        'x-internal-hop': 'for-the-proxy-only',
-        'proxy-authenticate': 'Basic realm="downstream"',
+        'X-Internal-Hop': 'for-the-proxy-only',
+        'Proxy-Authenticate': 'Basic realm="downstream"',
       });
       res.end(payload);
       return;
