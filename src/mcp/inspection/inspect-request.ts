@@ -82,16 +82,9 @@ export type Inspection =
  */
 export async function inspectMcpRequest(request: InspectedRequest, options: InspectionOptions = {}): Promise<Inspection> {
   const { isAllowed } = options;
-  const filterOptions = {
-    isAllowed: isAllowed ?? (() => true),
-    ...(options.maxFilteredBytes !== undefined ? { maxBytes: options.maxFilteredBytes } : {}),
-    ...(options.onOversize ? { onOversize: options.onOversize } : {}),
-    ...(options.onFiltered ? { onFiltered: options.onFiltered } : {}),
-  };
-
   if (request.method !== 'POST') {
     if (request.method === 'GET' && isAllowed !== undefined && request.headers.get('last-event-id') !== null) {
-      return { kind: 'forward', forward: { transformResponse: toolsListResponseRewrite({ requestIds: 'any', ...filterOptions }) } };
+      return { kind: 'forward', forward: { transformResponse: toolsListResponseRewrite({ requestIds: 'any', ...filterOptions(options) }) } };
     }
     return { kind: 'forward', forward: {} };
   }
@@ -125,7 +118,17 @@ export async function inspectMcpRequest(request: InspectedRequest, options: Insp
   if (listIds.size === 0) return { kind: 'forward', forward: { body: read.body }, summary };
   return {
     kind: 'forward',
-    forward: { body: read.body, transformResponse: toolsListResponseRewrite({ requestIds: listIds, ...filterOptions }) },
+    forward: { body: read.body, transformResponse: toolsListResponseRewrite({ requestIds: listIds, ...filterOptions(options) }) },
     summary,
+  };
+}
+
+/** The tools/list filter's settings, made only for a request whose response is filtered. */
+function filterOptions(options: InspectionOptions) {
+  return {
+    isAllowed: options.isAllowed ?? (() => true),
+    ...(options.maxFilteredBytes !== undefined ? { maxBytes: options.maxFilteredBytes } : {}),
+    ...(options.onOversize ? { onOversize: options.onOversize } : {}),
+    ...(options.onFiltered ? { onFiltered: options.onFiltered } : {}),
   };
 }
