@@ -58,12 +58,17 @@ const BATCH_CONNECTIONS = 10;
 /**
  * Instructions per request under callgrind: requests before switching it on (so V8 has optimised the hot path: with
  * --trace-opt, V8 still optimised about 100 functions per 5,000 requests between the 5,000th and the 10,000th, and none
- * after the 20,000th), then several counted windows. A window that catches a major GC counts far more; their mean
- * spreads it over the requests of every window.
+ * after the 20,000th), then several counted windows. Each window is a batch of the load generator, on connections (and
+ * MCP sessions) of its own, and so is each round of the warm-up: with one long warm-up on one set of connections, the
+ * first windows' new connections made V8 drop and recompile 50 to 60 functions of Node's HTTP server (--trace-deopt:
+ * maps of a new socket, `parserOnIncoming` and `assignSocket`), which those windows counted at 1.5 to 2.5 times the
+ * later ones, for the bare proxy too; after three rounds on new connections no window compiled more than a few.
+ * A window that catches a major GC still counts more; the mean spreads it over the requests of every window.
  */
+const CALLGRIND_WARMUP_ROUNDS = QUICK ? 1 : 3;
 const CALLGRIND_WARMUP = QUICK ? 2000 : 30000;
 const CALLGRIND_REQUESTS = QUICK ? 300 : 2000;
-const CALLGRIND_WINDOWS = QUICK ? 3 : 5;
+const CALLGRIND_WINDOWS = QUICK ? 3 : 10;
 
 const KEY = 'A'.repeat(43);
 const CC_SECRET = 'cc-client-secret-0123456789';
@@ -503,10 +508,15 @@ async function instructionsOf(load: LoadGenerator, name: string, spec: ChildSpec
         failed ??= new Error(`callgrind_control ${args.join(' ')}: ${(error as { stderr?: Buffer }).stderr?.toString().trim() || String(error)}`);
       }
     };
+    const batchArgs = (requests: number): BatchArgs => ({ url: `${server.url}${path}`, headers, connections: BATCH_CONNECTIONS, warmup: 0, requests });
+    for (let round = 0; round < CALLGRIND_WARMUP_ROUNDS; round++) {
+      const warmup = await load.run<BatchResult>('batch', batchArgs(CALLGRIND_WARMUP / CALLGRIND_WARMUP_ROUNDS), (_event, go) => go());
+      if (warmup.errors > 0) throw new Error(`${name} under callgrind, warming up: ${warmup.errors} errors, first: ${warmup.firstError}`);
+    }
     for (let window = 0; window < CALLGRIND_WINDOWS; window++) {
       const result = await load.run<BatchResult>(
         'batch',
-        { url: `${server.url}${path}`, headers, connections: BATCH_CONNECTIONS, warmup: window === 0 ? CALLGRIND_WARMUP : 0, requests: CALLGRIND_REQUESTS } satisfies BatchArgs,
+        batchArgs(CALLGRIND_REQUESTS),
         (event, go) => {
           if (event === 'start') {
             // No forced collection before a window: a full GC makes V8 drop optimised code, and the next 1,000 requests
@@ -544,8 +554,9 @@ async function instructions(load: LoadGenerator, label: string, variants: Array<
     return;
   }
   print(`Target: ≤ the bare proxy's + ${Math.round((INSTRUCTIONS_TARGET - 1) * 100)} %. Each proxy runs under \`valgrind --tool=callgrind --instr-atstart=no --separate-threads=yes\`; after ${CALLGRIND_WARMUP} uncounted`);
-  print(`requests, ${CALLGRIND_WINDOWS} windows of ${CALLGRIND_REQUESTS} tools/call at ${BATCH_CONNECTIONS} connections, each between \`callgrind_control -i on\` and \`-i off\``);
-  print('(all threads of the proxy: V8 compile jobs and GC included), one after the other with no collection forced between them; the mean of');
+  print(`requests in ${CALLGRIND_WARMUP_ROUNDS} rounds, ${CALLGRIND_WINDOWS} windows of ${CALLGRIND_REQUESTS} tools/call at ${BATCH_CONNECTIONS} connections, each between \`callgrind_control -i on\` and \`-i off\``);
+  print('(each round and each window on new connections and MCP sessions, so V8 has seen connections come and go before anything is counted;');
+  print('all threads of the proxy: V8 compile jobs and GC included), one after the other with no collection forced between them; the mean of');
   print('the windows (all instructions counted ÷ all requests counted), so each major GC is spread over the requests that caused it: a window');
   print('either holds one or not, and a median would pick one of the two by chance. The main thread\'s share is shown apart: the request path');
   print('itself, without the GC and compile jobs of V8\'s helper threads. The target is on all threads.');
