@@ -61,8 +61,8 @@ const BATCH_CONNECTIONS = 10;
  * after the 20,000th), then several counted windows. Each window is a batch of the load generator, on connections (and
  * MCP sessions) of its own, and so is each round of the warm-up: with one long warm-up on one set of connections, the
  * first windows' new connections made V8 drop and recompile 50 to 60 functions of Node's HTTP server (--trace-deopt:
- * maps of a new socket, `parserOnIncoming` and `assignSocket`), which those windows counted at 1.5 to 2.5 times the
- * later ones, for the bare proxy too; after three rounds on new connections no window compiled more than a few.
+ * maps of a new socket, `parserOnIncoming` and `assignSocket`), which those windows counted at 1.3 to 2.5 times the
+ * later ones, for the bare proxy too; after three rounds on new connections no window compiled more than 8.
  * A window that catches a major GC still counts more; the mean spreads it over the requests of every window.
  */
 const CALLGRIND_WARMUP_ROUNDS = QUICK ? 1 : 3;

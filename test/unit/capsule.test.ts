@@ -117,7 +117,7 @@ describe('capsules', () => {
     expect(await codec.openSession(session)).toBe(openedSession);
 
     // The cache finds entries by the capsule's last part, the GCM tag: a capsule with another
-    // ciphertext (or header, or IV) and the cached one's tag must still be decrypted, and fail.
+    // header, IV or ciphertext and the cached one's tag must go through the whole open, and fail.
     const flip = (part: string) => (part[0] === 'A' ? 'B' : 'A') + part.slice(1);
     for (const [capsule, open] of [
       [sealed, (c: string) => codec.openAccess(c)],
