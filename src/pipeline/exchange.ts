@@ -36,4 +36,9 @@ export interface Exchange<R> {
   forward(request: ForwardRequest): Promise<Sent<R>>;
   /** Whether a response head can still be sent (an unexpected failure is answered 500 only then). */
   canReply(): boolean;
+  /**
+   * Runs `task` once the response is on its way: what only the record needs (log lines, audit,
+   * metrics) does not hold back the bytes the client waits for. `task` must not throw.
+   */
+  afterResponse(task: () => void): void;
 }

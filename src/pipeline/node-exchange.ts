@@ -53,5 +53,9 @@ export function nodeExchange(incoming: IncomingMessage, outgoing: ServerResponse
       return { status: await forwarder.forwardNode(request, { incoming, outgoing }), result: undefined };
     },
     canReply: () => !outgoing.headersSent && !outgoing.destroyed,
+    // A forwarded body is piped from the next tick on (`pipe` resumes its source with
+    // process.nextTick), after the microtasks that end the pipeline: an immediate runs once
+    // those ticks have written the response.
+    afterResponse: (task) => void setImmediate(task),
   };
 }

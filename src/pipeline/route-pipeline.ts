@@ -12,7 +12,7 @@ import { admit, checkMethod } from './steps/admission.js';
 import { authenticate, authorize } from './steps/authentication.js';
 import { obtainCredential } from './steps/credential.js';
 import { inspect } from './steps/inspection.js';
-import { record, type Outcome } from './steps/record.js';
+import { record, type Outcome, type Sending } from './steps/record.js';
 import { bindSession } from './steps/session.js';
 
 export type { PipelineDeps } from './route-context.js';
@@ -31,7 +31,7 @@ const SERVER_ERROR = jsonAnswer(500, serverError('an unexpected error in the rou
  * authenticate → authorize (access policy) → obtainCredential → bindSession → inspect →
  * forward → record. Each step is a small function of plain values (src/pipeline/steps); a step
  * that refuses returns the answer to give, and the record step logs, audits and counts whatever
- * was sent, from the status the exchange reports.
+ * was sent, from the status the exchange reports, once the response is on its way.
  */
 export function routePipeline(deps: PipelineDeps, endpoint: RouteEndpoints, credential: DownstreamCredential): RoutePipeline {
   const route = routeContext(deps, endpoint, credential);
@@ -115,6 +115,20 @@ async function handle<R>(route: RouteContext, exchange: Exchange<R>, path: strin
     sent = { status: 500, result: exchange.reply(SERVER_ERROR, state.responseHeaders) };
     outcome = { outcome: 'error' };
   }
-  record(route, state, { method: exchange.method, path, metricsRoute, status: sent.status }, outcome);
+  const sending: Sending = {
+    method: exchange.method,
+    path,
+    metricsRoute,
+    status: sent.status,
+    ms: deps.clock() - state.started,
+    seconds: (performance.now() - state.startedPrecise) / 1000,
+  };
+  exchange.afterResponse(() => {
+    try {
+      record(route, state, sending, outcome);
+    } catch (error) {
+      deps.logger.error('request not recorded', { error, path, request_id: requestId });
+    }
+  });
   return sent.result;
 }

@@ -27,5 +27,7 @@ export function webExchange(request: Request, peer: string | undefined, forwarde
       return { status: response.status, result: response };
     },
     canReply: () => true,
+    // The runtime writes the Response once the pipeline returns it: no later moment is known here.
+    afterResponse: (task) => task(),
   };
 }

@@ -36,8 +36,22 @@ async function serve(name: string, listener: RequestListener): Promise<void> {
   origins.set(name, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
 }
 
+/** Whether the Node response had ended when the forward resolved, and when `afterResponse` ran its task. */
+const forwardedEnds: Array<{ whenForwarded: boolean; afterResponse: boolean }> = [];
+
 beforeAll(async () => {
   await serve('node', (incoming, outgoing) => void describeExchange(nodeExchange(incoming, outgoing, forwarders.undici)));
+  await serve('downstream', (incoming, outgoing) => {
+    incoming.resume();
+    outgoing.writeHead(200, { 'content-type': 'application/json', 'content-length': '2' }).end('{}');
+  });
+  await serve('node-forward', (incoming, outgoing) => {
+    const exchange = nodeExchange(incoming, outgoing, forwarders.undici);
+    void exchange.forward({ method: 'POST', target: new URL(`${origins.get('downstream')!}/mcp`), headers: {}, responseHeaders: {}, body: new Uint8Array() }).then(() => {
+      const whenForwarded = outgoing.writableEnded;
+      exchange.afterResponse(() => forwardedEnds.push({ whenForwarded, afterResponse: outgoing.writableEnded }));
+    });
+  });
   await serve('web', getRequestListener((request) => describeExchange(webExchange(request, undefined, forwarders.fetch))) as RequestListener);
 });
 
@@ -92,5 +106,14 @@ describe('the two runtime adapters', () => {
       const answer = await send(origins.get(name)!, large);
       expect(answer.json['body'], name).toBe('too_large');
     }
+  });
+
+  it('on Node, run what comes after the response once a forwarded body has been written, not before', async () => {
+    // A client that keeps its side open (`send` half-closes, which a forward would see as the client leaving).
+    const answer = await fetch(`${origins.get('node-forward')!}/mcp`, { method: 'POST', body: '{}' });
+    expect(answer.status).toBe(200);
+    expect(await answer.json()).toEqual({});
+    // The body is piped on the ticks after the forward resolves: the record must not hold it back.
+    expect(forwardedEnds).toEqual([{ whenForwarded: false, afterResponse: true }]);
   });
 });
