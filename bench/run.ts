@@ -50,8 +50,14 @@ const LOGINS = QUICK ? 3 : 15;
 const STARTS = QUICK ? 2 : 7;
 /** --only calls,cpu,instructions,sse,capsule,login,startup */
 const ONLY = new Set((flags.only ?? 'calls,cpu,instructions,sse,capsule,login,startup').split(','));
-/** CPU per request: pairs of fixed batches (the bare proxy's, then a variant's, or the other way round), each of BATCH requests at BATCH_CONNECTIONS. */
-const CPU_PAIRS = QUICK ? 3 : 7;
+/**
+ * CPU per request: pairs of fixed batches (the bare proxy's, then a variant's, or the other way
+ * round), each of BATCH requests at BATCH_CONNECTIONS. On a shared VM one proxy's batches differ
+ * by up to 3× from one minute to the next (the bare proxy's own: 176–595 µs through the SDK server
+ * in one run), so single pairs do too: with 7 pairs one variant's median read 1.05, 1.21 and 1.30 in three
+ * runs of the same code (client-credentials, SDK server); 15 give each median more pairs to stand on.
+ */
+const CPU_PAIRS = QUICK ? 3 : 15;
 const BATCH = QUICK ? 1000 : 3000;
 const BATCH_WARMUP = QUICK ? 200 : 300;
 const BATCH_CONNECTIONS = 10;
