@@ -310,6 +310,8 @@ interface Variant {
   mode?: string;
   /** The proxy process, if any; the downstream's CPU is counted as well. */
   proxy?: Server;
+  /** A second baseline for the calls table only: the bare proxy sent what a signed-in client sends. */
+  reference?: true;
 }
 
 interface Measured extends CallsResult {
@@ -994,6 +996,7 @@ try {
   );
   print();
 
+  const signedInMode = MODES.find(signsIn);
   const variantsOf = (downstream: Downstream): Variant[] => [
     { name: 'direct', url: downstreams.get(downstream)!.url, headers: {} },
     { name: 'bare proxy', url: bare.get(downstream)!.url, headers: {}, proxy: bare.get(downstream)! },
@@ -1001,6 +1004,11 @@ try {
       const proxy = capsules.get(`${mode}@${downstream}`)!;
       return { name: `mcp-capsule ${mode}`, url: `${proxy.url}/mcp`, headers: headersOf.get(`${mode}@${downstream}`)!, mode, proxy };
     }),
+    // A signed-in client's request carries the proxy's access token (about a kilobyte), which the client writes and
+    // every hop parses: the same request through the bare proxy shows how much of a signing-in mode's Δp50 that is.
+    ...(signedInMode !== undefined
+      ? [{ name: 'bare proxy, a signed-in request', url: bare.get(downstream)!.url, headers: headersOf.get(`${signedInMode}@${downstream}`)!, proxy: bare.get(downstream)!, reference: true as const }]
+      : []),
     ...(onBun(downstream)
       ? // Reported beside the others; the targets compare Node with Node.
         [{ name: 'mcp-capsule upstream-token on Bun', url: `${onBun(downstream)!.url}/mcp`, headers: headersOf.get(`bun@${downstream}`)!, proxy: onBun(downstream)! }]
@@ -1009,7 +1017,7 @@ try {
   for (const downstream of DOWNSTREAMS) {
     const variants = variantsOf(downstream.key);
     if (ONLY.has('calls')) await throughput(load, downstreams.get(downstream.key)!, downstream.label, variants);
-    if (ONLY.has('cpu')) await cpuPerRequest(load, downstream.label, variants[1]!, variants.slice(2));
+    if (ONLY.has('cpu')) await cpuPerRequest(load, downstream.label, variants[1]!, variants.slice(2).filter((variant) => !variant.reference));
   }
   const trivial = downstreams.get('trivial');
   if (ONLY.has('instructions') && trivial) {
@@ -1032,8 +1040,7 @@ try {
     ]);
   }
   if (ONLY.has('capsule')) await capsuleOpen();
-  const signedIn = MODES.find(signsIn);
-  if (ONLY.has('login') && signedIn) await loginFlow(publicUrl(portOf.get(`${signedIn}@${DOWNSTREAMS[0]!.key}`)!));
+  if (ONLY.has('login') && signedInMode) await loginFlow(publicUrl(portOf.get(`${signedInMode}@${DOWNSTREAMS[0]!.key}`)!));
   if (ONLY.has('startup')) await startup(idp.issuer, downstreams.get(DOWNSTREAMS[0]!.key)!.url);
 
   if (verdicts.length > 0) {
