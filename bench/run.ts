@@ -351,20 +351,35 @@ const STARTUP_TARGET = 2;
 async function throughput(load: LoadGenerator, downstream: Server, label: string, variants: Variant[]): Promise<void> {
   const results = new Map<string, Measured[]>();
   const key = (variant: string, connections: number) => `${variant}@${connections}`;
+  const bareVariant = variants.find((variant) => variant.name === 'bare proxy')!;
+  /** Per variant, its p50 at one connection less that of the bare proxy's window right before or after it, one per round. */
+  const pairedDeltas = new Map<string, number[]>();
+  const measure = async (variant: Variant, connections: number): Promise<Measured> => {
+    const args: CallsArgs = { url: variant.url, headers: variant.headers, connections, warmupMs: WARMUP_MS, durationMs: DURATION_MS };
+    const pids = [downstream.proc.pid!, ...(variant.proxy ? [variant.proxy.proc.pid!] : [])];
+    const cpu: number[][] = [];
+    const calls = await load.run<CallsResult>('calls', args, () => cpu.push(pids.map(cpuMs)));
+    const spent = pids.map((_, i) => cpu[1]![i]! - cpu[0]![i]!);
+    const perRequest = (ms: number) => (ms * 1000) / calls.requests;
+    const result: Measured = { ...calls, serverCpu: perRequest(spent.reduce((a, b) => a + b, 0)), proxyCpu: perRequest(spent[1] ?? 0) };
+    if (result.errors > 0) progress(`  ${result.errors} errors, first: ${result.firstError}`);
+    return result;
+  };
   for (let round = 0; round < ROUNDS; round++) {
     for (const connections of [1, 50]) {
       // Alternate the order: forwards on even rounds, backwards on odd ones.
       const order = round % 2 ? [...variants].reverse() : variants;
-      for (const variant of order) {
+      for (const [index, variant] of order.entries()) {
         progress(`round ${round + 1}/${ROUNDS} (${label}): ${variant.name}, ${connections} connection(s)`);
-        const args: CallsArgs = { url: variant.url, headers: variant.headers, connections, warmupMs: WARMUP_MS, durationMs: DURATION_MS };
-        const pids = [downstream.proc.pid!, ...(variant.proxy ? [variant.proxy.proc.pid!] : [])];
-        const cpu: number[][] = [];
-        const calls = await load.run<CallsResult>('calls', args, () => cpu.push(pids.map(cpuMs)));
-        const spent = pids.map((_, i) => cpu[1]![i]! - cpu[0]![i]!);
-        const perRequest = (ms: number) => (ms * 1000) / calls.requests;
-        const result: Measured = { ...calls, serverCpu: perRequest(spent.reduce((a, b) => a + b, 0)), proxyCpu: perRequest(spent[1] ?? 0) };
-        if (result.errors > 0) progress(`  ${result.errors} errors, first: ${result.firstError}`);
+        // At one connection each proxy's window gets a bare proxy window of its own, right before or after it (in turn):
+        // the bare proxy's p50 moves by more than the margin between windows a minute apart (see bench/README.md).
+        const paired = connections === 1 && variant.proxy !== undefined && variant !== bareVariant;
+        const bareFirst = (round + index) % 2 === 0;
+        const bareBefore = paired && bareFirst ? await measure(bareVariant, connections) : undefined;
+        const result = await measure(variant, connections);
+        const bareAfter = paired && !bareFirst ? await measure(bareVariant, connections) : undefined;
+        const adjacent = bareBefore ?? bareAfter;
+        if (adjacent !== undefined) pairedDeltas.set(variant.name, [...(pairedDeltas.get(variant.name) ?? []), result.p50 - adjacent.p50]);
         const list = results.get(key(variant.name, connections)) ?? [];
         list.push(result);
         results.set(key(variant.name, connections), list);
@@ -377,6 +392,7 @@ async function throughput(load: LoadGenerator, downstream: Server, label: string
   print(`Targets: req/s at 50 connections ≥ ${THROUGHPUT_TARGET}× the bare proxy; p50 at 1 connection ≤ bare proxy p50 + ${P50_TARGET_MS} ms.`);
   print('Server CPU = CPU time of the proxy and the downstream (all threads) per request, over the timed window; CPU capacity × bare = the');
   print("bare proxy's server CPU per request ÷ this variant's: the throughput ratio on a saturated core that nothing else uses.");
+  print('Δp50 vs bare at 1 connection: the median over the rounds of the variant\'s p50 less that of a bare proxy window right before or after it.');
   print();
   const rows: string[][] = [];
   const ratios50: Measurement[] = [];
@@ -391,7 +407,8 @@ async function throughput(load: LoadGenerator, downstream: Server, label: string
       const vsBare = median(runs.map((run, i) => run.rps / bare[i]!.rps));
       const vsDirect = median(runs.map((run, i) => run.rps / direct[i]!.rps));
       const p50 = median(runs.map((run) => run.p50));
-      const deltaP50 = median(runs.map((run, i) => run.p50 - bare[i]!.p50));
+      const paired = connections === 1 ? pairedDeltas.get(variant.name) : undefined;
+      const deltaP50 = paired !== undefined ? median(paired) : median(runs.map((run, i) => run.p50 - bare[i]!.p50));
       // Throughput on a saturated, uncontended core: the CPU one request costs the servers, against the bare proxy's.
       const capacityVsBare = median(runs.map((run, i) => bare[i]!.serverCpu / run.serverCpu));
       let met = '';
