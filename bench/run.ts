@@ -407,8 +407,8 @@ async function throughput(load: LoadGenerator, downstream: Server, label: string
       const vsBare = median(runs.map((run, i) => run.rps / bare[i]!.rps));
       const vsDirect = median(runs.map((run, i) => run.rps / direct[i]!.rps));
       const p50 = median(runs.map((run) => run.p50));
-      const paired = connections === 1 ? pairedDeltas.get(variant.name) : undefined;
-      const deltaP50 = paired !== undefined ? median(paired) : median(runs.map((run, i) => run.p50 - bare[i]!.p50));
+      const adjacentDeltas = connections === 1 ? pairedDeltas.get(variant.name) : undefined;
+      const deltaP50 = adjacentDeltas !== undefined ? median(adjacentDeltas) : median(runs.map((run, i) => run.p50 - bare[i]!.p50));
       // Throughput on a saturated, uncontended core: the CPU one request costs the servers, against the bare proxy's.
       const capacityVsBare = median(runs.map((run, i) => bare[i]!.serverCpu / run.serverCpu));
       let met = '';
