@@ -62,6 +62,13 @@ describe('parseJsonRpcBody: valid bodies', () => {
     expect(typeof summary.messages[0]!.id).toBe('number');
   });
 
+  it('keeps minus zero as the client wrote it, the last of duplicate ids as JSON.parse does', () => {
+    const summary = summaryOf(parse('{"jsonrpc":"2.0","id":"","id":\n\t-0,"method":"ping"}'));
+    expect(summary.messages[0]!.idJson).toBe('-0');
+    // The control: a plain zero is echoed from the parsed value.
+    expect(summaryOf(parse('{"jsonrpc":"2.0","id":0,"method":"ping"}')).messages[0]!.idJson).toBe('0');
+  });
+
   it('finds the raw id of the last duplicate and of escaped keys, past nested ids and strings with quotes', () => {
     const text = '[{"params":{"id":1,"s":"a\\"}{[id"},"id":11111111111111111111,"id":22222222222222222222}, 5, {"\\u0069d":33333333333333333333}]';
     expect(rawIdLexemes(text)).toEqual(['22222222222222222222', undefined, '33333333333333333333']);

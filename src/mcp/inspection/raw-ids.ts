@@ -1,8 +1,9 @@
 /**
  * The exact source text of JSON-RPC `id` members, for the rare ids that `JSON.parse` cannot
- * round-trip: integers beyond 2^53 and fractions. Echoing `JSON.stringify(parsed)` there would
- * hand the client an id it never sent. Callers run this only when such an id was seen, on
- * text that `JSON.parse` already accepted, so the scanner can assume valid JSON.
+ * round-trip: integers beyond 2^53, fractions, and minus zero (`JSON.stringify` writes `0`).
+ * Echoing `JSON.stringify(parsed)` there would hand the client an id it never sent. Callers run
+ * this only when such an id was seen, on text that `JSON.parse` already accepted, so the scanner
+ * can assume valid JSON.
  */
 
 const QUOTE = 34;
@@ -106,7 +107,7 @@ export function rawIdLexemes(text: string): Array<string | undefined> {
   return messageSpans(text).map((span) => span.rawId);
 }
 
-/** An id `JSON.stringify` reproduces exactly (strings and safe integers); others need their raw text. */
+/** An id `JSON.stringify` reproduces exactly (strings and safe integers but -0); others need their raw text. */
 export function idRoundTrips(id: unknown): boolean {
-  return typeof id !== 'number' || Number.isSafeInteger(id);
+  return typeof id !== 'number' || (Number.isSafeInteger(id) && !Object.is(id, -0));
 }
