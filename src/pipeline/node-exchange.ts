@@ -53,9 +53,8 @@ export function nodeExchange(incoming: IncomingMessage, outgoing: ServerResponse
       return { status: await forwarder.forwardNode(request, { incoming, outgoing }), result: undefined };
     },
     canReply: () => !outgoing.headersSent && !outgoing.destroyed,
-    // A forwarded body is piped from the next tick on (`pipe` resumes its source with
-    // process.nextTick), after the microtasks that end the pipeline: an immediate runs once
-    // those ticks have written the response.
+    // What came with the downstream's head is relayed before the forward resolves, and Node
+    // flushes a response's writes on the next tick at the latest: an immediate runs after both.
     afterResponse: (task) => void setImmediate(task),
   };
 }
