@@ -352,8 +352,8 @@ async function throughput(load: LoadGenerator, downstream: Server, label: string
   const results = new Map<string, Measured[]>();
   const key = (variant: string, connections: number) => `${variant}@${connections}`;
   const bareVariant = variants.find((variant) => variant.name === 'bare proxy')!;
-  /** Per variant, its p50 at one connection less that of the bare proxy's window right before or after it, one per round. */
-  const pairedDeltas = new Map<string, number[]>();
+  /** Per variant and connection count, the bare proxy's window right before or after each of its own, one per round. */
+  const adjacentBare = new Map<string, Measured[]>();
   const measure = async (variant: Variant, connections: number): Promise<Measured> => {
     const args: CallsArgs = { url: variant.url, headers: variant.headers, connections, warmupMs: WARMUP_MS, durationMs: DURATION_MS };
     const pids = [downstream.proc.pid!, ...(variant.proxy ? [variant.proxy.proc.pid!] : [])];
@@ -371,15 +371,16 @@ async function throughput(load: LoadGenerator, downstream: Server, label: string
       const order = round % 2 ? [...variants].reverse() : variants;
       for (const [index, variant] of order.entries()) {
         progress(`round ${round + 1}/${ROUNDS} (${label}): ${variant.name}, ${connections} connection(s)`);
-        // At one connection each proxy's window gets a bare proxy window of its own, right before or after it (in turn):
-        // the bare proxy's p50 moves by more than the margin between windows a minute apart (see bench/README.md).
-        const paired = connections === 1 && variant.proxy !== undefined && variant !== bareVariant;
+        // Each proxy's window gets a bare proxy window of its own, right before or after it (in turn): the bare
+        // proxy's p50 and req/s move by more than the targets' margins between windows a minute apart (see bench/README.md).
+        const paired = variant.proxy !== undefined && variant !== bareVariant;
         const bareFirst = (round + index) % 2 === 0;
         const bareBefore = paired && bareFirst ? await measure(bareVariant, connections) : undefined;
         const result = await measure(variant, connections);
         const bareAfter = paired && !bareFirst ? await measure(bareVariant, connections) : undefined;
         const adjacent = bareBefore ?? bareAfter;
-        if (adjacent !== undefined) pairedDeltas.set(variant.name, [...(pairedDeltas.get(variant.name) ?? []), result.p50 - adjacent.p50]);
+        const pairKey = key(variant.name, connections);
+        if (adjacent !== undefined) adjacentBare.set(pairKey, [...(adjacentBare.get(pairKey) ?? []), adjacent]);
         const list = results.get(key(variant.name, connections)) ?? [];
         list.push(result);
         results.set(key(variant.name, connections), list);
@@ -392,7 +393,8 @@ async function throughput(load: LoadGenerator, downstream: Server, label: string
   print(`Targets: req/s at 50 connections ≥ ${THROUGHPUT_TARGET}× the bare proxy; p50 at 1 connection ≤ bare proxy p50 + ${P50_TARGET_MS} ms.`);
   print('Server CPU = CPU time of the proxy and the downstream (all threads) per request, over the timed window; CPU capacity × bare = the');
   print("bare proxy's server CPU per request ÷ this variant's: the throughput ratio on a saturated core that nothing else uses.");
-  print('Δp50 vs bare at 1 connection: the median over the rounds of the variant\'s p50 less that of a bare proxy window right before or after it.');
+  print('× bare, Δp50 vs bare and CPU capacity × bare of a proxy: the median over the rounds of its window against a bare proxy window');
+  print('right before or after it; of the direct connection, against the bare proxy window of its round.');
   print();
   const rows: string[][] = [];
   const ratios50: Measurement[] = [];
@@ -403,14 +405,14 @@ async function throughput(load: LoadGenerator, downstream: Server, label: string
     const direct = of('direct');
     for (const variant of variants) {
       const runs = of(variant.name);
-      // Ratios per round (the pair measured close together), then the median.
-      const vsBare = median(runs.map((run, i) => run.rps / bare[i]!.rps));
+      // Each window against its baseline (the adjacent bare window, or the round's), then the median.
+      const baselines = adjacentBare.get(key(variant.name, connections)) ?? bare;
+      const vsBare = median(runs.map((run, i) => run.rps / baselines[i]!.rps));
       const vsDirect = median(runs.map((run, i) => run.rps / direct[i]!.rps));
       const p50 = median(runs.map((run) => run.p50));
-      const adjacentDeltas = connections === 1 ? pairedDeltas.get(variant.name) : undefined;
-      const deltaP50 = adjacentDeltas !== undefined ? median(adjacentDeltas) : median(runs.map((run, i) => run.p50 - bare[i]!.p50));
+      const deltaP50 = median(runs.map((run, i) => run.p50 - baselines[i]!.p50));
       // Throughput on a saturated, uncontended core: the CPU one request costs the servers, against the bare proxy's.
-      const capacityVsBare = median(runs.map((run, i) => bare[i]!.serverCpu / run.serverCpu));
+      const capacityVsBare = median(runs.map((run, i) => baselines[i]!.serverCpu / run.serverCpu));
       let met = '';
       if (variant.mode !== undefined && connections === 1) {
         met = yes(deltaP50 <= P50_TARGET_MS);

@@ -37,7 +37,7 @@ class RawHeaders implements HeaderSource {
   }
 }
 
-/** The Node adapter: node:http's request and response, forwarded with undici and piped straight through. */
+/** The Node adapter: node:http's request and response, forwarded with undici and relayed straight through. */
 export function nodeExchange(incoming: IncomingMessage, outgoing: ServerResponse, forwarder: UndiciForwarder): Exchange<void> {
   const headers = new RawHeaders(incoming.rawHeaders);
   return {

@@ -7,7 +7,7 @@ export interface CreateForwarderOptions {
   /** How long to wait for the downstream's response headers before answering 504. */
   readonly headersTimeoutMs: number;
   readonly logger: Logger;
-  /** `node`: undici pools piped into Node's raw response (falls back to fetch without Node objects). `web`: fetch only. */
+  /** `node`: undici pools relayed into Node's raw response (falls back to fetch without Node objects). `web`: fetch only. */
   readonly runtime: 'node' | 'web';
   /** How long close() lets requests in flight finish before cutting them. */
   readonly closeGraceMs?: number;

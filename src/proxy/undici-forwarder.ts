@@ -29,6 +29,11 @@ export interface UndiciForwarderOptions {
   readonly closeGraceMs?: number;
 }
 
+/** Why a request is cancelled when the client's connection closes before its response was sent. */
+function clientLeftError(): Error {
+  return Object.assign(new Error('the client left'), { name: 'AbortError' });
+}
+
 /** What a Node exchange gives the forwarder: the raw request and response of node:http. */
 export interface NodeIncoming {
   readonly incoming: IncomingMessage;
@@ -94,20 +99,21 @@ export class UndiciForwarder implements Forwarder {
     const rewriting = request.transformResponse !== undefined;
 
     const path = `${target.pathname}${target.search}`;
-    let relay: ResponseRelay | undefined;
+    /** The relay of the request on its way: the first one, or its retry. */
+    let inFlight: ResponseRelay | undefined;
     let clientLeft = false;
     const onClose = () => {
       if (outgoing.writableFinished) return;
       clientLeft = true;
-      relay?.abort(Object.assign(new Error('the client left'), { name: 'AbortError' }));
+      inFlight?.abort(clientLeftError());
     };
     outgoing.once('close', onClose);
     if (outgoing.destroyed) onClose();
 
     const send = (headers: Readonly<OutboundHeaders>): ResponseRelay => {
       const sending = new ResponseRelay();
-      if (clientLeft) sending.abort(Object.assign(new Error('the client left'), { name: 'AbortError' }));
-      relay = sending;
+      if (clientLeft) sending.abort(clientLeftError());
+      inFlight = sending;
       pool.dispatch(
         { path, method, headers: outboundRecord(headers, body, rewriting), body, headersTimeout: this.#headersTimeoutMs, bodyTimeout: 0 },
         sending,
