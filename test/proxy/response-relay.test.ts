@@ -117,6 +117,30 @@ describe('relaying an undici response into a sink', () => {
     expect(written.join('')).toBe('{"ok":true}');
   });
 
+  it('pauses the downstream from the first byte it holds until the sink comes, then resumes it', () => {
+    // undici's side of the contract, recorded: what the relay asks of the request's controller.
+    const calls: string[] = [];
+    const controller = {
+      aborted: false,
+      paused: false,
+      reason: null,
+      abort: () => calls.push('abort'),
+      pause: () => calls.push('pause'),
+      resume: () => calls.push('resume'),
+    };
+    const relay = new ResponseRelay();
+    relay.onRequestStart(controller);
+    relay.onResponseStart(controller, 200, {});
+    relay.onResponseData(controller, Buffer.from('first'));
+    expect(calls).toEqual(['pause']);
+    const written: string[] = [];
+    relay.relayTo({ write: (chunk) => written.push(Buffer.from(chunk).toString()) > 0, end: () => undefined, once: () => undefined }, (error) => {
+      throw error;
+    });
+    expect(written).toEqual(['first']);
+    expect(calls).toEqual(['pause', 'resume']);
+  });
+
   it('hands a failure after the head to the sink’s error callback, even one that came before the sink', async () => {
     const relay = dispatch('/cut');
     await relay.head;
