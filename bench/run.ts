@@ -379,11 +379,9 @@ async function throughput(load: LoadGenerator, downstream: Server, label: string
         const result = await measure(variant, connections);
         const bareAfter = paired && !bareFirst ? await measure(bareVariant, connections) : undefined;
         const adjacent = bareBefore ?? bareAfter;
-        const pairKey = key(variant.name, connections);
-        if (adjacent !== undefined) adjacentBare.set(pairKey, [...(adjacentBare.get(pairKey) ?? []), adjacent]);
-        const list = results.get(key(variant.name, connections)) ?? [];
-        list.push(result);
-        results.set(key(variant.name, connections), list);
+        const windowKey = key(variant.name, connections);
+        if (adjacent !== undefined) adjacentBare.set(windowKey, [...(adjacentBare.get(windowKey) ?? []), adjacent]);
+        results.set(windowKey, [...(results.get(windowKey) ?? []), result]);
       }
     }
   }
