@@ -177,10 +177,9 @@ export class UndiciForwarder implements Forwarder {
       const streamClosed = request.observer?.streamOpened?.();
       if (streamClosed) outgoing.once('close', streamClosed);
     }
-    const relayed = response;
     const onBodyError = (error: unknown) => {
       // A failing decoder or rewriter leaves the downstream paused mid-body: let go of it.
-      relayed.discard();
+      response.discard();
       // A reset after the head was sent: all that is left to do is cut the client's stream too.
       // A stream that shutdown already ended cleanly keeps its connection.
       if (outgoing.writableEnded) return;
@@ -188,8 +187,8 @@ export class UndiciForwarder implements Forwarder {
       if (!outgoing.destroyed) outgoing.destroy();
     };
     // A rewrite's stages take the body in turn; the last one is piped to the client.
-    const [first, ...rest] = stages;
-    const rewritten = first === undefined ? undefined : pipeStages(first, rest);
+    const first = stages[0];
+    const rewritten = first === undefined ? undefined : pipeStages(first, stages.slice(1));
     if (rewritten !== undefined) {
       for (const stage of stages) stage.on('error', onBodyError);
       rewritten.pipe(outgoing);
@@ -200,14 +199,14 @@ export class UndiciForwarder implements Forwarder {
     if (method === 'GET') {
       // Shutdown's way to end a listening stream cleanly before the downstream body has ended.
       const endListener = () => {
-        relayed.discard();
+        response.discard();
         rewritten?.unpipe(outgoing);
         if (!outgoing.writableEnded) outgoing.end();
       };
       this.#listeners.add(endListener);
       outgoing.once('close', () => this.#listeners.delete(endListener));
     }
-    relayed.relayTo(first ?? outgoing, onBodyError);
+    response.relayTo(first ?? outgoing, onBodyError);
     return head.statusCode;
   }
 
