@@ -117,28 +117,89 @@ describe('relaying an undici response into a sink', () => {
     expect(written.join('')).toBe('{"ok":true}');
   });
 
-  it('pauses the downstream from the first byte it holds until the sink comes, then resumes it', () => {
+  describe('what comes before the sink', () => {
     // undici's side of the contract, recorded: what the relay asks of the request's controller.
-    const calls: string[] = [];
-    const controller = {
-      aborted: false,
-      paused: false,
-      reason: null,
-      abort: () => calls.push('abort'),
-      pause: () => calls.push('pause'),
-      resume: () => calls.push('resume'),
+    const recordingController = () => {
+      const calls: string[] = [];
+      const controller = {
+        aborted: false,
+        paused: false,
+        reason: null,
+        abort: () => calls.push('abort'),
+        pause: () => calls.push('pause'),
+        resume: () => calls.push('resume'),
+      };
+      return { calls, controller };
     };
-    const relay = new ResponseRelay();
-    relay.onRequestStart(controller);
-    relay.onResponseStart(controller, 200, {});
-    relay.onResponseData(controller, Buffer.from('first'));
-    expect(calls).toEqual(['pause']);
-    const written: string[] = [];
-    relay.relayTo({ write: (chunk) => written.push(Buffer.from(chunk).toString()) > 0, end: () => undefined, once: () => undefined }, (error) => {
+    const collectingSink = (written: string[]) => ({ write: (chunk: Uint8Array) => written.push(Buffer.from(chunk).toString()) > 0, end: () => undefined, once: () => undefined });
+    const rethrow = (error: Error) => {
       throw error;
+    };
+
+    it('is held without pausing the downstream while it is a read’s worth or less', () => {
+      const { calls, controller } = recordingController();
+      const relay = new ResponseRelay();
+      relay.onRequestStart(controller);
+      relay.onResponseStart(controller, 200, {});
+      relay.onResponseData(controller, Buffer.from('first'));
+      expect(relay.bodyArrived).toBe(true);
+      const written: string[] = [];
+      relay.relayTo(collectingSink(written), rethrow);
+      expect(written).toEqual(['first']);
+      expect(calls).toEqual([]);
     });
-    expect(written).toEqual(['first']);
-    expect(calls).toEqual(['pause', 'resume']);
+
+    it('pauses the downstream once it passes a read’s worth, once, and the sink’s coming resumes it', () => {
+      const { calls, controller } = recordingController();
+      const relay = new ResponseRelay();
+      relay.onRequestStart(controller);
+      relay.onResponseStart(controller, 200, {});
+      relay.onResponseData(controller, Buffer.from('first'));
+      relay.onResponseData(controller, Buffer.alloc(64 * 1024, 'a'));
+      expect(calls).toEqual(['pause']);
+      relay.onResponseData(controller, Buffer.from('last'));
+      expect(calls).toEqual(['pause']);
+      const written: string[] = [];
+      relay.relayTo(collectingSink(written), rethrow);
+      expect(written.join('')).toBe(`first${'a'.repeat(64 * 1024)}last`);
+      expect(calls).toEqual(['pause', 'resume']);
+    });
+
+    it('fills a sink given late, then waits for its drain: the next chunk is held, the downstream paused from undici’s callback, not between them', () => {
+      const { calls, controller } = recordingController();
+      const relay = new ResponseRelay();
+      relay.onRequestStart(controller);
+      relay.onResponseStart(controller, 200, {});
+      relay.onResponseData(controller, Buffer.from('first'));
+      const written: string[] = [];
+      let drain: (() => void) | undefined;
+      const fullAfterFirst: BodySink = {
+        write: (chunk) => written.push(Buffer.from(chunk).toString()) > 1,
+        end: () => written.push('<end>'),
+        once: (_event, listener) => (drain = listener),
+      };
+      relay.relayTo(fullAfterFirst, rethrow);
+      expect(written).toEqual(['first']);
+      expect(calls).toEqual([]);
+      relay.onResponseData(controller, Buffer.from('second'));
+      expect(written).toEqual(['first']);
+      expect(calls).toEqual(['pause']);
+      drain!();
+      expect(written).toEqual(['first', 'second']);
+      expect(calls).toEqual(['pause', 'resume']);
+      relay.onResponseEnd();
+      expect(written).toEqual(['first', 'second', '<end>']);
+    });
+
+    it('is nothing yet when only the head came', () => {
+      const { controller } = recordingController();
+      const relay = new ResponseRelay();
+      relay.onRequestStart(controller);
+      relay.onResponseStart(controller, 200, {});
+      expect(relay.bodyArrived).toBe(false);
+      relay.onResponseEnd();
+      expect(relay.bodyArrived).toBe(true);
+    });
   });
 
   it('hands a failure after the head to the sink’s error callback, even one that came before the sink', async () => {
