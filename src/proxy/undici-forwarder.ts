@@ -194,8 +194,10 @@ export class UndiciForwarder implements Forwarder {
       rewritten.pipe(outgoing);
       outgoing.once('close', () => stages.forEach((stage) => stage.destroy()));
     }
-    // SSE and other streams: send the head now rather than with the first event.
-    if (forwarded['content-length'] === undefined) outgoing.flushHeaders();
+    // SSE and other streams: send the head now rather than with the first event. A body that came
+    // with the head (an SDK server's answer to a POST arrives whole) is written below in this same
+    // turn, and the head goes out with it: one write to the client, not two.
+    if (forwarded['content-length'] === undefined && (rewritten !== undefined || !response.bodyArrived)) outgoing.flushHeaders();
     if (method === 'GET') {
       // Shutdown's way to end a listening stream cleanly before the downstream body has ended.
       const endListener = () => {

@@ -1,8 +1,8 @@
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest, ServerResponse } from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import { once } from 'node:events';
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { FetchForwarder } from '../../src/proxy/fetch-forwarder.js';
 import type { Forwarder } from '../../src/proxy/forwarder.js';
 import { UndiciForwarder } from '../../src/proxy/undici-forwarder.js';
@@ -301,6 +301,33 @@ describe.each(['undici (served)', 'fetch (served)'] as const)('raw HTTP/1.1 uplo
     const echo = JSON.parse(body) as Echo;
     expect(echo.body).toBe(payload);
     expect(echo.headers['expect']).toBeUndefined();
+  });
+});
+
+describe('the head of a response without a length, through the Node forwarder', () => {
+  const send = (path: string, init?: RequestInit) => clients.get('undici (served)')!(path, init);
+
+  it('goes out on its own at once when no body came with it: the client has it before the downstream writes an event', async () => {
+    const id = randomUUID();
+    const gate = downstream.gate(id);
+    const response = await send(`/d/head?id=${id}`, { headers: { accept: 'text/event-stream' } });
+    expect(response.status).toBe(200);
+    expect(gate.afterGate).toBe(false);
+    gate.release();
+    expect(await response.text()).toBe('event: message\ndata: after the head\n\n');
+  });
+
+  it('goes out with the body when the body came with it: the head is not flushed on its own', async () => {
+    const flushed = vi.spyOn(ServerResponse.prototype, 'flushHeaders');
+    try {
+      const response = await send('/d/whole', { headers: { accept: 'text/event-stream' } });
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toBe('text/event-stream');
+      expect(await response.text()).toBe('event: message\ndata: whole\n\n');
+      expect(flushed).not.toHaveBeenCalled();
+    } finally {
+      flushed.mockRestore();
+    }
   });
 });
 

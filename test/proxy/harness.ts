@@ -65,6 +65,8 @@ async function listen(server: Server): Promise<number> {
  * A plain node:http MCP-ish downstream:
  * /echo…  echoes method, url, headers and body as JSON, with headers a proxy must filter;
  * /sse    writes "first", waits for the gate, writes "second" and ends;
+ * /whole  an event stream whose head, one event and end leave in one write, as an MCP SDK server answers a POST;
+ * /head   an event stream's head alone, then, once the gate opens, one event and the end;
  * /reset  writes "partial", waits for the gate, then destroys its socket mid-stream;
  * /gzip   answers gzip-compressed JSON whatever was asked;
  * /drop   drops the connection when the request body starts arriving;
@@ -115,6 +117,21 @@ export async function startDownstream(): Promise<Downstream> {
       res.write('event: message\ndata: second\n\n');
       g.afterGate = true;
       res.end();
+      return;
+    }
+    if (url.pathname === '/whole') {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('event: message\ndata: whole\n\n');
+      res.end();
+      return;
+    }
+    if (url.pathname === '/head') {
+      const g = gate(id);
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.flushHeaders();
+      await g.released;
+      g.afterGate = true;
+      res.end('event: message\ndata: after the head\n\n');
       return;
     }
     if (url.pathname === '/gzip') {
