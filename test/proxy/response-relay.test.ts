@@ -118,8 +118,8 @@ describe('relaying an undici response into a sink', () => {
   });
 
   describe('what comes before the sink', () => {
-    // undici's side of the contract, recorded: what the relay asks of the request's controller.
-    const recordingController = () => {
+    /** A relay past a 200 head, with undici's side of the contract recorded: what it asks of the request's controller. */
+    const startedRelay = () => {
       const calls: string[] = [];
       const controller = {
         aborted: false,
@@ -129,7 +129,10 @@ describe('relaying an undici response into a sink', () => {
         pause: () => calls.push('pause'),
         resume: () => calls.push('resume'),
       };
-      return { calls, controller };
+      const relay = new ResponseRelay();
+      relay.onRequestStart(controller);
+      relay.onResponseStart(controller, 200, {});
+      return { relay, calls, controller };
     };
     const collectingSink = (written: string[]) => ({ write: (chunk: Uint8Array) => written.push(Buffer.from(chunk).toString()) > 0, end: () => undefined, once: () => undefined });
     const rethrow = (error: Error) => {
@@ -137,10 +140,7 @@ describe('relaying an undici response into a sink', () => {
     };
 
     it('is held without pausing the downstream while it is a read’s worth or less', () => {
-      const { calls, controller } = recordingController();
-      const relay = new ResponseRelay();
-      relay.onRequestStart(controller);
-      relay.onResponseStart(controller, 200, {});
+      const { relay, calls, controller } = startedRelay();
       relay.onResponseData(controller, Buffer.from('first'));
       expect(relay.bodyArrived).toBe(true);
       const written: string[] = [];
@@ -150,10 +150,7 @@ describe('relaying an undici response into a sink', () => {
     });
 
     it('pauses the downstream once it passes a read’s worth, once, and the sink’s coming resumes it', () => {
-      const { calls, controller } = recordingController();
-      const relay = new ResponseRelay();
-      relay.onRequestStart(controller);
-      relay.onResponseStart(controller, 200, {});
+      const { relay, calls, controller } = startedRelay();
       relay.onResponseData(controller, Buffer.from('first'));
       relay.onResponseData(controller, Buffer.alloc(64 * 1024, 'a'));
       expect(calls).toEqual(['pause']);
@@ -166,10 +163,7 @@ describe('relaying an undici response into a sink', () => {
     });
 
     it('fills a sink given late, then waits for its drain: the next chunk is held, the downstream paused from undici’s callback, not between them', () => {
-      const { calls, controller } = recordingController();
-      const relay = new ResponseRelay();
-      relay.onRequestStart(controller);
-      relay.onResponseStart(controller, 200, {});
+      const { relay, calls, controller } = startedRelay();
       relay.onResponseData(controller, Buffer.from('first'));
       const written: string[] = [];
       let drain: (() => void) | undefined;
@@ -192,10 +186,7 @@ describe('relaying an undici response into a sink', () => {
     });
 
     it('is nothing yet when only the head came', () => {
-      const { controller } = recordingController();
-      const relay = new ResponseRelay();
-      relay.onRequestStart(controller);
-      relay.onResponseStart(controller, 200, {});
+      const { relay } = startedRelay();
       expect(relay.bodyArrived).toBe(false);
       relay.onResponseEnd();
       expect(relay.bodyArrived).toBe(true);
