@@ -37,7 +37,8 @@ export interface Exchange<R> {
   /** Whether a response head can still be sent (an unexpected failure is answered 500 only then). */
   canReply(): boolean;
   /**
-   * Runs `task` once the response is on its way: what only the record needs (log lines, audit,
+   * Runs `task` once the response is on its way, and on Node once its body is sent too (a stream
+   * that stays open is not waited for past a bound): what only the record needs (log lines, audit,
    * metrics) does not hold back the bytes the client waits for. `task` must not throw.
    */
   afterResponse(task: () => void): void;

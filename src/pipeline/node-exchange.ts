@@ -53,8 +53,33 @@ export function nodeExchange(incoming: IncomingMessage, outgoing: ServerResponse
       return { status: await forwarder.forwardNode(request, { incoming, outgoing }), result: undefined };
     },
     canReply: () => !outgoing.headersSent && !outgoing.destroyed,
-    // What came with the downstream's head is relayed before the forward resolves, and Node
-    // flushes a response's writes on the next tick at the latest: an immediate runs after both.
-    afterResponse: (task) => void setImmediate(task),
+    afterResponse: (task) => afterSent(outgoing, task),
   };
+}
+
+/** How long the record of a response whose body is still coming waits for its end: a stream still open then is recorded while it runs. */
+const OPEN_RESPONSE_RECORD_MS = 1000;
+
+/**
+ * Runs `task` once `outgoing` is sent. A body that came with the downstream's head is relayed
+ * before the forward resolves, and an immediate runs after it. A body still coming when the head
+ * went out (an SDK server writes an event stream's head, then its event) is waited for: the task
+ * would otherwise run between the two, while the client waits for the event. A response still
+ * open after OPEN_RESPONSE_RECORD_MS is a stream that stays open, and is not waited for longer.
+ */
+function afterSent(outgoing: ServerResponse, task: () => void): void {
+  if (outgoing.writableFinished || outgoing.closed) {
+    setImmediate(task);
+    return;
+  }
+  let pending = true;
+  const run = () => {
+    if (!pending) return;
+    pending = false;
+    clearTimeout(timer);
+    outgoing.off('close', run);
+    task();
+  };
+  const timer = setTimeout(run, OPEN_RESPONSE_RECORD_MS).unref();
+  outgoing.once('close', run);
 }

@@ -3,7 +3,7 @@ import { createServer, type RequestListener, type Server } from 'node:http';
 import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { jsonAnswer } from '../../src/domain/answer.js';
 import type { Exchange } from '../../src/pipeline/exchange.js';
 import { nodeExchange } from '../../src/pipeline/node-exchange.js';
@@ -36,8 +36,10 @@ async function serve(name: string, listener: RequestListener): Promise<void> {
   origins.set(name, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
 }
 
-/** Whether the Node response had ended when `afterResponse` ran its task. */
-const forwardedEnds: Array<{ afterResponse: boolean }> = [];
+/** Whether the Node response had ended when `afterResponse` ran its task, by the downstream forwarded to. */
+const forwardedEnds: Record<string, Array<{ afterResponse: boolean }>> = { downstream: [], stream: [] };
+/** Lets the event-stream downstream write its event and end, once per request. */
+const streamGates: Array<() => void> = [];
 
 beforeAll(async () => {
   await serve('node', (incoming, outgoing) => void describeExchange(nodeExchange(incoming, outgoing, forwarders.undici)));
@@ -45,10 +47,18 @@ beforeAll(async () => {
     incoming.resume();
     outgoing.writeHead(200, { 'content-type': 'application/json', 'content-length': '2' }).end('{}');
   });
+  // An SDK server's answer as an event stream: the head first, the event once the tool is done.
+  await serve('stream', (incoming, outgoing) => {
+    incoming.resume();
+    outgoing.writeHead(200, { 'content-type': 'text/event-stream' }).flushHeaders();
+    streamGates.push(() => outgoing.end('event: message\ndata: {}\n\n'));
+  });
+  // Forwards to the downstream its path names.
   await serve('node-forward', (incoming, outgoing) => {
+    const downstream = incoming.url === '/stream' ? 'stream' : 'downstream';
     const exchange = nodeExchange(incoming, outgoing, forwarders.undici);
-    void exchange.forward({ method: 'POST', target: new URL(`${origins.get('downstream')!}/mcp`), headers: {}, responseHeaders: {}, body: new Uint8Array() }).then(() => {
-      exchange.afterResponse(() => forwardedEnds.push({ afterResponse: outgoing.writableEnded }));
+    void exchange.forward({ method: 'POST', target: new URL(`${origins.get(downstream)!}/mcp`), headers: {}, responseHeaders: {}, body: new Uint8Array() }).then(() => {
+      exchange.afterResponse(() => forwardedEnds[downstream]!.push({ afterResponse: outgoing.writableEnded }));
     });
   });
   await serve('web', getRequestListener((request) => describeExchange(webExchange(request, undefined, forwarders.fetch))) as RequestListener);
@@ -113,6 +123,27 @@ describe('the two runtime adapters', () => {
     expect(answer.status).toBe(200);
     expect(await answer.json()).toEqual({});
     // The body came with the head: it is written before the record runs, never held back by it.
-    expect(forwardedEnds).toEqual([{ afterResponse: true }]);
+    expect(forwardedEnds['downstream']).toEqual([{ afterResponse: true }]);
+  });
+
+  it('on Node, wait for a body that comes after the head (an event stream) before running what comes after the response', async () => {
+    const answer = await fetch(`${origins.get('node-forward')!}/stream`, { method: 'POST', body: '{}' });
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get('content-type')).toBe('text/event-stream');
+    // The head is here and the event is not: the task waits for it.
+    streamGates.shift()!();
+    expect(await answer.text()).toBe('event: message\ndata: {}\n\n');
+    expect(forwardedEnds['stream']).toEqual([{ afterResponse: true }]);
+  });
+
+  it('on Node, run what comes after the response of a stream that stays open while it is open', async () => {
+    const answer = await fetch(`${origins.get('node-forward')!}/stream`, { method: 'POST', body: '{}' });
+    expect(answer.status).toBe(200);
+    await vi.waitFor(() => expect(forwardedEnds['stream']).toHaveLength(2), { timeout: 30_000, interval: 50 });
+    // Run while the stream was still open, which it still is.
+    expect(forwardedEnds['stream']![1]).toEqual({ afterResponse: false });
+    streamGates.shift()!();
+    expect(await answer.text()).toBe('event: message\ndata: {}\n\n');
+    expect(forwardedEnds['stream']).toHaveLength(2);
   });
 });
