@@ -1039,7 +1039,7 @@ try {
   if (ONLY.has('instructions') && trivial) {
     // A proxy under callgrind serves a few dozen requests a second: --quick counts one mode, unless --modes names others.
     const counted = QUICK && flags.modes === undefined ? MODES.slice(0, 1) : MODES;
-    // A second instance of each proxy under callgrind, listening elsewhere but with the same public URL, so the tokens signed in above hold.
+    // A second instance of each proxy under callgrind, listening elsewhere but with the same public URL, so tokens signed in through the first instance hold.
     const listenPorts = await Promise.all(counted.map(() => freePort()));
     // Signed in again: an access token lasts an hour, and a full run reaches this phase some 40 minutes in.
     for (const mode of counted) headersOf.set(`${mode}@trivial`, await clientHeaders(mode, portOf.get(`${mode}@trivial`)!));

@@ -72,10 +72,8 @@ function afterSent(outgoing: ServerResponse, task: () => void): void {
     setImmediate(task);
     return;
   }
-  let pending = true;
+  // Whichever comes first takes the other away: the task runs once.
   const run = () => {
-    if (!pending) return;
-    pending = false;
     clearTimeout(timer);
     outgoing.off('close', run);
     task();
