@@ -1,4 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,7 +15,10 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export interface Runtime {
   readonly name: 'Bun' | 'Deno';
   readonly binary: string;
-  readonly args: readonly string[];
+  /** The runtime's flags, before the script it runs. */
+  readonly flags: readonly string[];
+  /** The proxy's entry point. */
+  readonly entry: string;
   /** Extra environment the runtime itself needs (not proxy settings). */
   readonly env: Readonly<Record<string, string>>;
   /** Whether URL client_ids (client ID metadata documents) work: off on Bun, whose built-in undici cannot pin the fetch. */
@@ -25,7 +29,8 @@ export interface Runtime {
 export const BUN: Runtime = {
   name: 'Bun',
   binary: `${ROOT}node_modules/bun/bin/bun.exe`,
-  args: ['--no-install', '--no-env-file', 'src/runtime/bun.ts'],
+  flags: ['--no-install', '--no-env-file'],
+  entry: 'src/runtime/bun.ts',
   env: {},
   metadataDocuments: false,
 };
@@ -39,16 +44,8 @@ export const BUN: Runtime = {
 export const DENO: Runtime = {
   name: 'Deno',
   binary: `${ROOT}node_modules/deno/deno`,
-  args: [
-    'run',
-    '--node-modules-dir=manual',
-    '--cached-only',
-    '--sloppy-imports',
-    '--unstable-no-legacy-abort',
-    '--allow-net',
-    '--allow-env',
-    'src/runtime/deno.ts',
-  ],
+  flags: ['run', '--node-modules-dir=manual', '--cached-only', '--sloppy-imports', '--unstable-no-legacy-abort', '--allow-net', '--allow-env'],
+  entry: 'src/runtime/deno.ts',
   env: { DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' },
   metadataDocuments: true,
 };
@@ -62,6 +59,22 @@ export function assertRuntimeInstalled(runtime: Runtime): string {
     throw new Error(`${runtime.name} at ${runtime.binary} does not run (${probe.error?.message ?? `exit ${probe.status}: ${probe.stderr.trim()}`}): ${hint}`);
   }
   return probe.stdout.trim().split('\n')[0]!;
+}
+
+/** Runs one script of the project under the runtime, with the proxy's flags, and gives what it printed; fails on any other exit. */
+export async function runScript(runtime: Runtime, script: string): Promise<string> {
+  const child = spawn(runtime.binary, [...runtime.flags, script], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...runtime.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const [code] = (await once(child, 'close')) as [number | null];
+  if (code !== 0) throw new Error(`${runtime.name} ${script}: exit ${code}\n${stderr}`);
+  return stdout;
 }
 
 export interface Exit {
@@ -120,7 +133,7 @@ export class RuntimeProxy {
 
   /** Starts the proxy with exactly these settings (plus PATH and HOME) and waits until it says it listens. */
   static async start(runtime: Runtime, settings: Record<string, string>, publicUrl: string): Promise<RuntimeProxy> {
-    const child = spawn(runtime.binary, [...runtime.args], {
+    const child = spawn(runtime.binary, [...runtime.flags, runtime.entry], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...runtime.env, ...settings },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -3,7 +3,8 @@ import { connectWithOAuth, countdownWithProgress, firstProgressOfALongCountdown,
 import { Browser } from '../support/browser.js';
 import { authorizeUrl, mcpPost, redeemCode, register, signIn, tokenRequest } from '../support/oauth-flow.js';
 import { freePort } from '../support/ports.js';
-import { assertRuntimeInstalled, Backends, RuntimeProxy, serveDocuments, type Runtime } from './runtime-proxy.js';
+import { credentialDigest } from '../../src/downstream/credential.js';
+import { assertRuntimeInstalled, Backends, runScript, RuntimeProxy, serveDocuments, type Runtime } from './runtime-proxy.js';
 
 /**
  * The integration suite's core, with the proxy in a child process under another runtime
@@ -221,6 +222,13 @@ export function runtimeSuite(runtime: Runtime): void {
         expect(exit, instance.stderr).toMatchObject({ code: 0, signal: null });
         expect(instance.stderr).toBe('');
       }
+    });
+
+    it("digests a client's own credential as Node does, so a session id sealed by one instance opens on another", async () => {
+      const printed = await runScript(runtime, 'test/runtimes/credential-digest-probe.ts');
+      expect(printed.trim()).toBe(credentialDigest('client', 'secret'));
+      // Control: the digest names the credential; another gives another.
+      expect(printed.trim()).not.toBe(credentialDigest('client', 'other secret'));
     });
 
     it('refuses to start without an identity provider and MCP server, naming what to set (the development setup is Node only)', async () => {
