@@ -61,13 +61,18 @@ export function assertRuntimeInstalled(runtime: Runtime): string {
   return probe.stdout.trim().split('\n')[0]!;
 }
 
-/** Runs one script of the project under the runtime, with the proxy's flags, and gives what it printed; fails on any other exit. */
-export async function runScript(runtime: Runtime, script: string): Promise<string> {
-  const child = spawn(runtime.binary, [...runtime.flags, script], {
+/** A script of the project under the runtime, from the project's root, with exactly these settings (plus PATH and HOME) and its output piped. */
+function spawnUnder(runtime: Runtime, script: string, settings: Record<string, string>) {
+  return spawn(runtime.binary, [...runtime.flags, script], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...runtime.env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...runtime.env, ...settings },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+}
+
+/** Runs one script of the project under the runtime, with the proxy's flags, and gives what it printed; fails on any other exit. */
+export async function runScript(runtime: Runtime, script: string): Promise<string> {
+  const child = spawnUnder(runtime, script, {});
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -133,11 +138,7 @@ export class RuntimeProxy {
 
   /** Starts the proxy with exactly these settings (plus PATH and HOME) and waits until it says it listens. */
   static async start(runtime: Runtime, settings: Record<string, string>, publicUrl: string): Promise<RuntimeProxy> {
-    const child = spawn(runtime.binary, [...runtime.flags, runtime.entry], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...runtime.env, ...settings },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawnUnder(runtime, runtime.entry, settings);
     const proxy = new RuntimeProxy(runtime, child, publicUrl);
     const started = performance.now();
     await new Promise<void>((resolve, reject) => {
