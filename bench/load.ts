@@ -1,7 +1,8 @@
 /**
  * The load generator, in its own process (pinned to the other core). Driven over IPC by
  * bench/run.ts: { id, op, args } in, { id, result } or { id, error } out.
- *   calls     N connections, one MCP session each (initialize once), then tools/call echo in a loop
+ *   calls     N connections per target, one MCP session each (initialize once), then tools/call echo in a loop,
+ *             in slices; two targets take turns
  *   batch     the same, for a fixed number of requests; waits for { id, op: 'go' } after its start and stop events
  *   sseOpen   open N GET event streams; resolves when every stream has had its first event
  *   sseMeasure  collect event latencies (monotonic clock stamped by the server) for a while
@@ -9,15 +10,25 @@
  */
 import { request as httpRequest, Agent, type ClientRequest, type IncomingMessage } from 'node:http';
 import { Pool } from 'undici';
+import { cpuMs } from './cpu-time.js';
 
 const PROTOCOL = '2025-06-18';
 
-export interface CallsArgs {
+export interface CallTarget {
   url: string;
   headers: Record<string, string>;
+  /** Processes whose CPU time is counted over the target's slices: the downstream, then the proxy if there is one. */
+  pids: number[];
+}
+
+export interface CallsArgs {
+  /** One target, or two that take turns. */
+  targets: CallTarget[];
   connections: number;
   warmupMs: number;
+  /** Counted time per target, in slices of `sliceMs`. */
   durationMs: number;
+  sliceMs: number;
 }
 
 export interface CallsResult {
@@ -26,8 +37,12 @@ export interface CallsResult {
   rps: number;
   p50: number;
   p99: number;
+  /** CPU ms each of the target's `pids` spent over its counted time. */
+  cpuMs: number[];
   firstError?: string;
 }
+
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return NaN;
@@ -98,34 +113,64 @@ async function sessionsOf(args: { url: string; headers: Record<string, string>; 
   return { sessions, call, close, errors: () => errors, firstError: () => firstError };
 }
 
-async function calls(args: CallsArgs, id: number): Promise<CallsResult> {
-  const session = await sessionsOf(args);
-  const latencies: number[] = [];
-  let measuring = false;
-  let stop = false;
-  const worker = async (name: string) => {
-    while (!stop) {
-      const started = performance.now();
-      if ((await session.call(name)) && measuring) latencies.push(performance.now() - started);
+/** Requests of a slice sent before its counted time, so every connection is busy once counting starts. */
+const SLICE_LEAD_MS = 100;
+
+/**
+ * tools/call in a loop on every connection, counted in slices. With two targets the slices take turns
+ * in ABBA order (A B, then B A, ...), so each target's counted time is spread over the same stretch of
+ * the run as the other's: on a shared VM the machine's speed drifts over seconds, and a window measured
+ * before or after another took that drift into the comparison. Each slice starts from idle connections,
+ * runs SLICE_LEAD_MS uncounted, counts for `sliceMs` (the CPU time of the target's processes is read at
+ * both ends, here, so nothing but the target ran in between), then lets its last requests finish.
+ */
+async function calls(args: CallsArgs): Promise<CallsResult[]> {
+  interface Tally {
+    target: CallTarget;
+    session: Awaited<ReturnType<typeof sessionsOf>>;
+    latencies: number[];
+    /** Counted time so far, and each pid's CPU time in it. */
+    ms: number;
+    cpu: number[];
+  }
+  const targets: Tally[] = [];
+  for (const target of args.targets) targets.push({ target, session: await sessionsOf({ ...target, connections: args.connections }), latencies: [], ms: 0, cpu: target.pids.map(() => 0) });
+  const slice = async (of: Tally, leadMs: number, countMs: number) => {
+    let counting = false;
+    let stop = false;
+    const worker = async (name: string) => {
+      while (!stop) {
+        const started = performance.now();
+        if ((await of.session.call(name)) && counting) of.latencies.push(performance.now() - started);
+      }
+    };
+    const running = of.session.sessions.map(worker);
+    await delay(leadMs);
+    if (countMs > 0) {
+      const cpuFrom = of.target.pids.map(cpuMs);
+      counting = true;
+      const from = performance.now();
+      await delay(countMs);
+      counting = false;
+      of.ms += performance.now() - from;
+      of.target.pids.forEach((pid, i) => (of.cpu[i]! += cpuMs(pid) - cpuFrom[i]!));
     }
+    stop = true;
+    await Promise.all(running);
   };
-  const running = session.sessions.map(worker);
-  await new Promise((resolve) => setTimeout(resolve, args.warmupMs));
-  // The orchestrator samples the servers' CPU time on these two events.
-  process.send!({ id, event: 'start' });
-  measuring = true;
-  const from = performance.now();
-  await new Promise((resolve) => setTimeout(resolve, args.durationMs));
-  measuring = false;
-  const elapsed = performance.now() - from;
-  process.send!({ id, event: 'stop' });
-  const count = latencies.length;
-  stop = true;
-  await Promise.all(running);
-  await session.close();
-  const sorted = Float64Array.from(latencies).sort();
-  const firstError = session.firstError();
-  return { requests: count, errors: session.errors(), rps: count / (elapsed / 1000), p50: percentile(sorted, 50), p99: percentile(sorted, 99), ...(firstError ? { firstError } : {}) };
+  for (const of of targets) await slice(of, args.warmupMs, 0);
+  const slices = Math.max(1, Math.round(args.durationMs / args.sliceMs));
+  for (let i = 0; i < slices; i++) {
+    for (const of of i % 2 ? [...targets].reverse() : targets) await slice(of, SLICE_LEAD_MS, args.sliceMs);
+  }
+  const results: CallsResult[] = [];
+  for (const { session, latencies, ms, cpu } of targets) {
+    await session.close();
+    const sorted = Float64Array.from(latencies).sort();
+    const firstError = session.firstError();
+    results.push({ requests: latencies.length, errors: session.errors(), rps: latencies.length / (ms / 1000), p50: percentile(sorted, 50), p99: percentile(sorted, 99), cpuMs: cpu, ...(firstError ? { firstError } : {}) });
+  }
+  return results;
 }
 
 /** Messages from the orchestrator that let a batch go on (after it has read a counter or switched one on). */
@@ -218,7 +263,7 @@ async function sseOpen(args: { url: string; headers: Record<string, string>; str
 
 async function sseMeasure(args: { ms: number }): Promise<{ events: number; p50: number; p99: number }> {
   sseLatencies = [];
-  await new Promise((resolve) => setTimeout(resolve, args.ms));
+  await delay(args.ms);
   const sorted = Float64Array.from(sseLatencies).sort();
   sseLatencies = undefined;
   return { events: sorted.length, p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
@@ -228,7 +273,7 @@ async function sseClose(): Promise<{ closed: number }> {
   const closed = streams.length;
   for (const stream of streams) stream.request.destroy();
   streams = [];
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  await delay(200);
   return { closed };
 }
 
