@@ -9,6 +9,7 @@
  *   sseClose  drop every stream
  */
 import { request as httpRequest, Agent, type ClientRequest, type IncomingMessage } from 'node:http';
+import { setTimeout as delay } from 'node:timers/promises';
 import { Pool } from 'undici';
 import { cpuMs } from './cpu-time.js';
 
@@ -41,8 +42,6 @@ export interface CallsResult {
   cpuMs: number[];
   firstError?: string;
 }
-
-const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return NaN;

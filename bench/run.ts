@@ -10,6 +10,7 @@ import { createDecipheriv } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { basename, dirname, join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CapsuleCodec } from '../src/crypto/capsule.js';
@@ -157,7 +158,7 @@ class Server {
     proc.stderr!.on('data', (chunk: Buffer) => void (stderr = (stderr + chunk.toString()).slice(-4000)));
     while (!(await accepts(port))) {
       if (proc.exitCode !== null) throw new Error(`${name} exited (${proc.exitCode}): ${stderr}`);
-      await new Promise((resolve) => setTimeout(resolve, 10));
+      await delay(10);
     }
     return new Server(name, proc, url, false);
   }
@@ -637,10 +638,10 @@ async function sse(load: LoadGenerator, direct: Server, proxies: Array<{ name: s
     if (round % 2) targets.reverse();
     for (const target of targets) {
       progress(`SSE round ${round + 1}/${sseRounds}: ${STREAMS} streams, ${target.name}`);
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await delay(300);
       const before = await target.server?.mem();
       await load.run('sseOpen', { url: target.url, headers: target.headers, streams: STREAMS });
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await delay(500);
       const during = await target.server?.mem();
       const latency = await load.run<{ events: number; p50: number; p99: number }>('sseMeasure', { ms: measureMs });
       await load.run('sseClose', {});
@@ -817,10 +818,10 @@ async function startup(issuer: string, demoUrl: string): Promise<void> {
     while (listening === undefined) {
       if (proc.exitCode !== null) throw new Error(`${kind} exited: ${stderr}`);
       if (await accepts(port)) listening = performance.now() - started;
-      else await new Promise((resolve) => setTimeout(resolve, 1));
+      else await delay(1);
     }
     const cpu = cpuMs(proc.pid!);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await delay(1000);
     const rss = rssOf(proc.pid!);
     proc.kill('SIGKILL');
     await new Promise((resolve) => proc.once('exit', resolve));
